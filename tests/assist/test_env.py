@@ -94,8 +94,9 @@ def test_validation_errors() -> None:
         validate_goal(CFG, np.full(CFG.size, 10))
     with pytest.raises(AlignlabError, match="integer"):
         validate_goal(CFG, np.zeros(CFG.size, np.float32))
-    with pytest.raises(NotImplementedError, match="finite_inventory"):
-        init(EnvConfig(size=(6, 6, 6), finite_inventory=True), jax.random.PRNGKey(0), _goal())
+    with pytest.raises(AlignlabError, match="inventory_start"):
+        bad = EnvConfig(size=(6, 6, 6), finite_inventory=True, inventory_start=(5, 99))
+        init(bad, jax.random.PRNGKey(0), _goal())
     with pytest.raises(AlignlabError, match="too small"):
         init(EnvConfig(size=(6, 3, 6)), jax.random.PRNGKey(0), np.zeros((6, 3, 6), int))
 
@@ -204,7 +205,8 @@ def test_factorised_mask_matches_flat_and_reference() -> None:
     s = _state(human=(2, 2, 2), assistant=(4, 2, 4))
     s = _act(s, place(2, 2, 3, PLANKS), place(4, 2, 3, LOG))
     for p in (0, 1):
-        place_m, brk_m, glob = (np.asarray(m) for m in MASKS(s, p))
+        place_m, brk_m, glob, held, give = (np.asarray(m) for m in MASKS(s, p))
+        assert held.all() and not give.any()  # infinite inventories
         flat = np.asarray(FLAT(s, p))
         assert flat.shape == (CFG.n_actions,)
         for a in np.flatnonzero(flat):
@@ -270,10 +272,10 @@ def test_line_of_sight_blocks_through_walls() -> None:
     wall = s.blocks.at[1, 2:5, :].set(PLANKS)
     s = s._replace(blocks=wall)
     masks_fn = jax.jit(functools.partial(legal_masks, cfg), static_argnums=1)
-    place_m, brk_m, _ = (np.asarray(m) for m in masks_fn(s, 0))
+    place_m, brk_m, *_ = (np.asarray(m) for m in masks_fn(s, 0))
     assert brk_m[1, 3, 2] and not brk_m[2, 1, 2]  # the wall is visible, dirt behind it is not
     assert not place_m[2, 2, 2] and not place_m[3, 2, 1]
-    no_los_place, no_los_brk, _ = (np.asarray(m) for m in MASKS(s, 0))
+    no_los_place, no_los_brk, *_ = (np.asarray(m) for m in MASKS(s, 0))
     assert no_los_brk[2, 1, 2] and no_los_place[2, 2, 2]
     n = step(cfg, s, jnp.array([brk(2, 1, 2), NOOP]))  # eager: the step agrees with the mask
     assert int(n.blocks[2, 1, 2]) == DIRT

@@ -1,5 +1,6 @@
 """Property: on random 6×6×6 states and random (legal or illegal) actions, the JAX step, masks
-and observations equal the plain-Python reference's."""
+and observations equal the plain-Python reference's — infinite inventories with line of sight
+off and on, and finite inventories with GIVE (a small stack limit, so full stacks are common)."""
 
 from __future__ import annotations
 
@@ -16,25 +17,43 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from alignlab.assist import _reference as ref  # noqa: E402
-from alignlab.assist._env import State, legal_masks, observe, step  # noqa: E402
+from alignlab.assist._env import (  # noqa: E402
+    State,
+    legal_action_mask,
+    legal_masks,
+    observe,
+    observe_inventory,
+    step,
+)
 from alignlab.assist._layout import BEDROCK, EnvConfig  # noqa: E402
 
 CFG = EnvConfig(size=(6, 6, 6), horizon=8)
 CFG_LOS = EnvConfig(size=(6, 6, 6), horizon=8, line_of_sight=True)
+CFG_INV = EnvConfig(
+    size=(6, 6, 6), horizon=8, finite_inventory=True, inventory_start=(2, 2), inventory_max=3
+)
 
 
 def _views(cfg: EnvConfig, state: State):  # type: ignore[no-untyped-def]
     """Both players' masks and observations in one compiled call."""
-    return [(legal_masks(cfg, state, p), observe(cfg, state, p)) for p in (0, 1)]
+    return [
+        (
+            legal_masks(cfg, state, p),
+            legal_action_mask(cfg, state, p),
+            observe(cfg, state, p),
+            observe_inventory(cfg, state, p),
+        )
+        for p in (0, 1)
+    ]
 
 
 COMPILED = {
     c: (jax.jit(functools.partial(step, c)), jax.jit(functools.partial(_views, c)))
-    for c in (CFG, CFG_LOS)
+    for c in (CFG, CFG_LOS, CFG_INV)
 }
 
 
-def _random_state(seed: int, air_share: float, t: int, done: bool) -> State:
+def _random_state(cfg: EnvConfig, seed: int, air_share: float, t: int, done: bool) -> State:
     rng = np.random.default_rng(seed)
     nx, ny, nz = CFG.size
     blocks = np.where(rng.random(CFG.size) < air_share, 0, rng.integers(2, 10, CFG.size))
@@ -50,6 +69,9 @@ def _random_state(seed: int, air_share: float, t: int, done: bool) -> State:
             break
     for x, y, z in pos:
         blocks[x, y : y + 2, z] = 0
+    inventory = np.zeros((2, 10), np.int32)
+    if cfg.finite_inventory:  # 0 (cannot place or give) .. max (cannot receive) of each block
+        inventory[:, 2:] = rng.integers(0, cfg.inventory_max + 1, (2, 8))
     return State(
         blocks=blocks.astype(np.uint8),
         goal=goal.astype(np.uint8),
@@ -60,28 +82,32 @@ def _random_state(seed: int, air_share: float, t: int, done: bool) -> State:
         terminated=np.bool_(done),
         truncated=np.bool_(False),
         sim0=np.float32(rng.integers(0, 100)),
-        inventory=np.zeros((2, 10), np.int32),
+        inventory=inventory,
     )
 
 
-def _pick(rng: np.random.Generator, mask: np.ndarray, mode: int) -> int:
+def _pick(cfg: EnvConfig, rng: np.random.Generator, mask: np.ndarray, mode: int) -> int:
     """mode 0: a legal action (mostly PLACE); 1: any id in range; 2: NOOP or a move; 3: a
-    BREAK; 4: out of range."""
+    BREAK; 4: out of range; 5: a GIVE (with finite inventories; else the first GIVE id, out of
+    range there)."""
+    give0 = 7 + 9 * cfg.n_voxels
     if mode == 0:
         return int(rng.choice(np.flatnonzero(mask)))
     if mode == 1:
-        return int(rng.integers(0, CFG.n_actions))
+        return int(rng.integers(0, cfg.n_actions))
     if mode == 2:
         return int(rng.integers(0, 7))
     if mode == 3:
-        return int(rng.integers(7, 7 + CFG.n_voxels))
-    return int(rng.choice([-2, -1, CFG.n_actions, CFG.n_actions + 5]))
+        return int(rng.integers(7, 7 + cfg.n_voxels))
+    if mode == 5:
+        return give0 + int(rng.integers(0, 8)) if cfg.finite_inventory else give0
+    return int(rng.choice([-2, -1, cfg.n_actions, cfg.n_actions + 5]))
 
 
 CASES = dict(
     seed=st.integers(0, 2**31 - 1),
     air_share=st.sampled_from([0.3, 0.7, 0.95]),
-    modes=st.tuples(st.integers(0, 4), st.integers(0, 4)),
+    modes=st.tuples(st.integers(0, 5), st.integers(0, 5)),
     t=st.sampled_from([0, 3, CFG.horizon - 1]),
     done=st.booleans(),
     conflict=st.booleans(),
@@ -100,6 +126,12 @@ def test_jax_equals_reference_line_of_sight(**case: object) -> None:
     _check(CFG_LOS, **case)  # type: ignore[arg-type]
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(**CASES)
+def test_jax_equals_reference_finite_inventory(**case: object) -> None:
+    _check(CFG_INV, **case)  # type: ignore[arg-type]
+
+
 def _check(
     cfg: EnvConfig,
     seed: int,
@@ -110,16 +142,18 @@ def _check(
     conflict: bool,
 ) -> None:
     step_fn, views_fn = COMPILED[cfg]
-    state = _random_state(seed, air_share, t, done and seed % 4 == 0)
+    state = _random_state(cfg, seed, air_share, t, done and seed % 4 == 0)
     rng = np.random.default_rng(seed + 1)
     views = views_fn(jax.tree.map(jnp.asarray, state))
-    for p, ((place_m, brk_m, glob), obs) in enumerate(views):
-        r_place, r_brk, r_glob = ref.masks(cfg, state, p)
-        assert np.array_equal(np.asarray(place_m), r_place)
-        assert np.array_equal(np.asarray(brk_m), r_brk)
-        assert np.array_equal(np.asarray(glob), r_glob)
+    for p, (masks, flat, obs, inv) in enumerate(views):
+        want = ref.masks(cfg, state, p)
+        for name, got in masks._asdict().items():
+            assert np.array_equal(np.asarray(got), getattr(want, name)), f"{name} of player {p}"
         assert np.array_equal(np.asarray(obs), ref.observe(cfg, state, p))
-    actions = [_pick(rng, ref.flat_mask(cfg, state, p), modes[p]) for p in (0, 1)]
+        assert np.array_equal(np.asarray(inv), ref.observe_inventory(state, p))
+        assert np.array_equal(np.asarray(flat), ref.flat_mask(cfg, state, p))
+    actions = [_pick(cfg, rng, ref.flat_mask(cfg, state, p), modes[p]) for p in (0, 1)]
+
     if conflict:  # the assistant targets the human's voxel (another block if a PLACE)
         place0 = 7 + CFG.n_voxels
         a = actions[0]

@@ -27,11 +27,19 @@ Rules (``_reference.py`` restates them with plain loops and is the test oracle):
   ``eye + k/16 · (target - eye)`` (voxel centres, k = 1..15) must lie in air or in the target
   voxel (integer arithmetic, so the reference agrees exactly; a ray that grazes a corner
   between samples can pass).
-* Not implemented (``validate_config`` raises NotImplementedError): ``finite_inventory=True``
-  (``State.inventory`` is kept, all zeros, for the layout).
+* ``finite_inventory=True`` (the paper plays with infinite blocks; MBAG offers both): each
+  player starts with ``inventory_start[p]`` blocks of every placeable type (``State.inventory
+  [2, 10]``; all zeros, unused, with infinite inventories). PLACE(v, b) also needs one ``b`` in
+  hand and uses it up; BREAK puts the broken block in the breaker's inventory (counts saturate
+  at ``inventory_max``: a block broken into a full stack is lost); GIVE(b), appended to the
+  action space, hands one ``b`` to the other player, legal when the giver holds one, the
+  receiver's stack is not full and one of the receiver's two voxels is within ``reach`` of the
+  giver's eye (line of sight is not asked for). The human's GIVE lands before the assistant
+  acts, so the assistant can place a block the human handed it in the same step.
 
 Flat actions follow ``_layout``: ``PLACE(v, b) = place_offset(V) + (b - 2) * V + v`` (block
-major), so a flat PLACE mask is the voxel mask tiled 8 times.
+major), so a flat PLACE mask is the voxel mask tiled 8 times (each tile gated by whether ``b``
+is held), and ``GIVE(b) = give_offset(V) + b - 2``.
 """
 
 from __future__ import annotations
@@ -60,17 +68,29 @@ from alignlab.assist._layout import (
     OBS_GOAL_BLOCKS,
     OBS_LAST_INTERACTED,
     OBS_PLAYERS,
+    PLACEABLE,
     EnvConfig,
+    give_offset,
     n_actions,
     place_offset,
 )
 from alignlab.core import AlignlabError
 
-KIND_NOOP, KIND_MOVE, KIND_BREAK, KIND_PLACE = 0, 1, 2, 3
-KINDS = ("noop", "move", "break", "place")
+KIND_NOOP, KIND_MOVE, KIND_BREAK, KIND_PLACE, KIND_GIVE = 0, 1, 2, 3, 4
+KINDS = ("noop", "move", "break", "place", "give")
 _UP = np.array([0, 1, 0], np.int32)
 _MOVES = np.array(MOVES, np.int32)  # [6, 3]
 LOS_SAMPLES = 16
+
+
+class LegalMasks(NamedTuple):
+    """One player's factorised legality (see ``legal_masks``)."""
+
+    place: jax.Array  # [X, Y, Z] bool: PLACE(v, b) is legal iff place[v] and held[b - 2]
+    brk: jax.Array  # [X, Y, Z] bool: BREAK(v)
+    globals: jax.Array  # [7] bool: NOOP, then the 6 moves
+    held: jax.Array  # [8] bool: the player holds a block of type 2..9 (all True if infinite)
+    give: jax.Array  # [8] bool: GIVE(b) for b = 2..9 (all False if infinite)
 
 
 class State(NamedTuple):
@@ -79,7 +99,8 @@ class State(NamedTuple):
     blocks ``[X, Y, Z] uint8``; goal ``[X, Y, Z] uint8``; positions ``[2, 3] int32`` (feet
     voxel of human, assistant); last_interacted ``[X, Y, Z] int8`` (-1 none, else player id);
     t ``[] int32``; rewards ``[2] float32`` (last step's shared reward); terminated, truncated
-    ``[] bool``; sim0 ``[] float32`` (similarity at reset); inventory ``[2, 10] int32``.
+    ``[] bool``; sim0 ``[] float32`` (similarity at reset); inventory ``[2, 10] int32`` (block
+    counts per player; zeros with infinite inventories).
     """
 
     blocks: jax.Array
@@ -99,13 +120,20 @@ class State(NamedTuple):
 
 def validate_config(cfg: EnvConfig) -> None:
     """Raise for settings this environment cannot run (called at trace time: cfg is static)."""
-    if cfg.finite_inventory:
-        raise NotImplementedError("finite_inventory=True is not implemented (paper: infinite)")
     x, y, z = cfg.size
     if y < 4 or x < 1 or z < 1 or x * z < 2:
         raise AlignlabError(f"grid {cfg.size} too small: need Y >= 4 and X*Z >= 2", field="size")
     if cfg.horizon < 1:
         raise AlignlabError("horizon must be >= 1", field="horizon")
+    if cfg.finite_inventory:
+        if cfg.inventory_max < 1:
+            raise AlignlabError("inventory_max must be >= 1", field="inventory_max")
+        start = tuple(np.atleast_1d(cfg.inventory_start).tolist())
+        if len(start) != N_PLAYERS or not all(0 <= n <= cfg.inventory_max for n in start):
+            raise AlignlabError(
+                f"inventory_start must be (human, assistant) counts in 0..{cfg.inventory_max}",
+                field="inventory_start",
+            )
 
 
 def validate_goal(cfg: EnvConfig, goal: object) -> jax.Array:
@@ -130,30 +158,40 @@ def validate_goal(cfg: EnvConfig, goal: object) -> jax.Array:
 # ---------------------------------------------------------------- actions
 
 
-def encode_action(kind: str, v: int = 0, block: int = 0, *, n_voxels: int) -> int:
-    """Flat action id. ``kind``: noop | move (``v`` = move index 0..5) | break | place."""
+def encode_action(
+    kind: str, v: int = 0, block: int = 0, *, n_voxels: int, finite_inventory: bool = False
+) -> int:
+    """Flat action id. ``kind``: noop | move (``v`` = move index 0..5) | break | place | give
+    (``block`` only; finite inventories only)."""
     if kind == "noop":
         return NOOP
     if kind == "move":
         if not 0 <= v < N_MOVES:
             raise AlignlabError(f"move index {v} not in 0..{N_MOVES - 1}", field="action")
         return 1 + v
+    if kind in ("place", "give") and not 2 <= block < N_BLOCKS:
+        raise AlignlabError(f"block {block} not placeable (2..9)", field="action")
+    if kind == "give":
+        if not finite_inventory:
+            raise AlignlabError("GIVE exists only with finite inventories", field="action")
+        return give_offset(n_voxels) + block - 2
     if not 0 <= v < n_voxels:
         raise AlignlabError(f"voxel {v} not in 0..{n_voxels - 1}", field="action")
     if kind == "break":
         return BREAK_OFFSET + v
     if kind == "place":
-        if not 2 <= block < N_BLOCKS:
-            raise AlignlabError(f"block {block} not placeable (2..9)", field="action")
         return place_offset(n_voxels) + (block - 2) * n_voxels + v
     raise AlignlabError(f"unknown action kind {kind!r}", field="action")
 
 
-def decode_action(a: int, n_voxels: int) -> tuple[str, int, int]:
+def decode_action(a: int, n_voxels: int, finite_inventory: bool = False) -> tuple[str, int, int]:
     """``(kind, v, block)`` of a flat action id; ``v`` is the move index for moves."""
     a = int(a)
-    if not 0 <= a < n_actions(n_voxels):
-        raise AlignlabError(f"action {a} not in 0..{n_actions(n_voxels) - 1}", field="action")
+    top = n_actions(n_voxels, finite_inventory)
+    if not 0 <= a < top:
+        raise AlignlabError(f"action {a} not in 0..{top - 1}", field="action")
+    if a >= give_offset(n_voxels):
+        return "give", 0, a - give_offset(n_voxels) + 2
     if a == NOOP:
         return "noop", 0, 0
     if a < BREAK_OFFSET:
@@ -164,16 +202,23 @@ def decode_action(a: int, n_voxels: int) -> tuple[str, int, int]:
     return "place", r % n_voxels, r // n_voxels + 2
 
 
-def decode_action_jax(a: jax.Array, n_voxels: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+def decode_action_jax(
+    a: jax.Array, n_voxels: int, finite_inventory: bool = False
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Arithmetic decode ``(kind id, v, block)``; out-of-range ids decode as NOOP."""
-    po = place_offset(n_voxels)
+    po, go = place_offset(n_voxels), give_offset(n_voxels)
     is_move = (a >= 1) & (a < BREAK_OFFSET)
     is_break = (a >= BREAK_OFFSET) & (a < po)
-    is_place = (a >= po) & (a < n_actions(n_voxels))
-    kind = jnp.select([is_move, is_break, is_place], [KIND_MOVE, KIND_BREAK, KIND_PLACE], KIND_NOOP)
+    is_place = (a >= po) & (a < go)
+    is_give = (a >= go) & (a < n_actions(n_voxels, finite_inventory))
+    kind = jnp.select(
+        [is_move, is_break, is_place, is_give],
+        [KIND_MOVE, KIND_BREAK, KIND_PLACE, KIND_GIVE],
+        KIND_NOOP,
+    )
     r = a - po
     v = jnp.select([is_move, is_break, is_place], [a - 1, a - BREAK_OFFSET, r % n_voxels], 0)
-    block = jnp.where(is_place, r // n_voxels + 2, 0)
+    block = jnp.select([is_place, is_give], [r // n_voxels + 2, a - go + 2], 0)
     return kind.astype(jnp.int32), v.astype(jnp.int32), block.astype(jnp.int32)
 
 
@@ -231,8 +276,17 @@ def _init(cfg: EnvConfig, key: jax.Array, goal: jax.Array) -> State:
         terminated=jnp.zeros((), bool),
         truncated=jnp.zeros((), bool),
         sim0=similarity(cfg, blocks, goal),
-        inventory=jnp.zeros((N_PLAYERS, N_BLOCKS), jnp.int32),
+        inventory=start_inventory(cfg),
     )
+
+
+def start_inventory(cfg: EnvConfig) -> jax.Array:
+    """``[2, 10] int32``: ``inventory_start[p]`` of every placeable block, or zeros (infinite)."""
+    if not cfg.finite_inventory:
+        return jnp.zeros((N_PLAYERS, N_BLOCKS), jnp.int32)
+    counts = np.zeros((N_PLAYERS, N_BLOCKS), np.int32)
+    counts[:, list(PLACEABLE)] = np.asarray(cfg.inventory_start, np.int32)[:, None]
+    return jnp.asarray(counts)
 
 
 # ---------------------------------------------------------------- step
@@ -279,10 +333,38 @@ def _moves_ok(cfg: EnvConfig, flat_blocks: jax.Array, positions: jax.Array, p: i
     return free & ~clash
 
 
-def _act(cfg: EnvConfig, blocks, last, positions, goal, p: int, a):  # type: ignore[no-untyped-def]
-    """Apply player ``p``'s action to flat ``blocks``/``last``; return them, positions, d_sim."""
+def _other_in_reach(cfg: EnvConfig, positions: jax.Array, p: int | jax.Array) -> jax.Array:
+    """``[] bool``: a voxel (feet or head) of the other player is within reach of p's eye."""
+    eye = positions[p] + _UP
+    other = positions[1 - p]
+    d2 = jnp.minimum(jnp.sum((other - eye) ** 2), jnp.sum((other + _UP - eye) ** 2))
+    return d2 <= int(np.floor(cfg.reach * cfg.reach))
+
+
+def _trade(cfg, inventory, positions, p, kind, b, cur, place_ok, break_ok):  # type: ignore[no-untyped-def]
+    """Finite inventories: gate PLACE on holding ``b``, apply GIVE, and move blocks between the
+    world and the inventories. Returns ``(inventory, place_ok)``."""
+    held = inventory[p, b] >= 1  # b = 0 (air) unless PLACE or GIVE: then never used
+    place_ok = place_ok & held
+    give_ok = (
+        (kind == KIND_GIVE)
+        & held
+        & (inventory[1 - p, b] < cfg.inventory_max)
+        & _other_in_reach(cfg, positions, p)
+    )
+    ids = jnp.arange(N_BLOCKS)
+    spent = ((place_ok | give_ok) & (ids == b)).astype(jnp.int32)
+    gained = (break_ok & (ids == cur)).astype(jnp.int32)
+    mine = jnp.minimum(inventory[p] - spent + gained, cfg.inventory_max)
+    theirs = inventory[1 - p] + (give_ok & (ids == b)).astype(jnp.int32)
+    return inventory.at[p].set(mine).at[1 - p].set(theirs), place_ok
+
+
+def _act(cfg: EnvConfig, blocks, last, positions, inv, goal, p: int, a):  # type: ignore[no-untyped-def]
+    """Apply player ``p``'s action to flat ``blocks``/``last``; return them, positions, the
+    inventory and d_sim."""
     n_vox = cfg.n_voxels
-    kind, v, b = decode_action_jax(a, n_vox)
+    kind, v, b = decode_action_jax(a, n_vox, cfg.finite_inventory)
     _, ny, nz = cfg.size
     xyz = jnp.stack([v // (ny * nz), (v // nz) % ny, v % nz])
     cur = blocks[v]
@@ -296,6 +378,8 @@ def _act(cfg: EnvConfig, blocks, last, positions, goal, p: int, a):  # type: ign
     adjacent = jnp.any(~_is_air(cfg, blocks, xyz + _MOVES) & _in_grid(cfg, xyz + _MOVES))
     place_ok = (kind == KIND_PLACE) & (cur == AIR) & in_reach & ~occupied & adjacent
     break_ok = (kind == KIND_BREAK) & (cur != AIR) & (cur != BEDROCK) & in_reach
+    if cfg.finite_inventory:
+        inv, place_ok = _trade(cfg, inv, positions, p, kind, b, cur, place_ok, break_ok)
     new = jnp.where(place_ok, b.astype(jnp.uint8), jnp.where(break_ok, jnp.uint8(AIR), cur))
     g = goal[v]
     d_sim = voxel_similarity(new, g, cfg.place_wrong) - voxel_similarity(cur, g, cfg.place_wrong)
@@ -306,7 +390,7 @@ def _act(cfg: EnvConfig, blocks, last, positions, goal, p: int, a):  # type: ign
     positions = positions.at[p].set(
         jnp.where(moved, positions[p] + jnp.asarray(_MOVES)[m], positions[p])
     )
-    return blocks, last, positions, d_sim
+    return blocks, last, positions, inv, d_sim
 
 
 def step(cfg: EnvConfig, state: State, actions: jax.Array, key: jax.Array | None = None) -> State:
@@ -318,15 +402,18 @@ def step(cfg: EnvConfig, state: State, actions: jax.Array, key: jax.Array | None
     blocks = state.blocks.reshape(-1)
     last = state.last_interacted.reshape(-1)
     goal = state.goal.reshape(-1)
-    pos = state.positions
-    blocks, last, pos, r_h = _act(cfg, blocks, last, pos, goal, HUMAN, actions[HUMAN])
-    blocks, last, pos, r_a = _act(cfg, blocks, last, pos, goal, ASSISTANT, actions[ASSISTANT])
+    pos, inv = state.positions, state.inventory
+    blocks, last, pos, inv, r_h = _act(cfg, blocks, last, pos, inv, goal, HUMAN, actions[HUMAN])
+    blocks, last, pos, inv, r_a = _act(
+        cfg, blocks, last, pos, inv, goal, ASSISTANT, actions[ASSISTANT]
+    )
     blocks = blocks.reshape(cfg.size)
     t = state.t + 1
     terminated = jnp.asarray(cfg.terminate_on_completion) & jnp.all(blocks == state.goal)
     nxt = state._replace(
         blocks=blocks,
         positions=pos,
+        inventory=inv,
         last_interacted=last.reshape(cfg.size),
         t=t,
         rewards=jnp.broadcast_to(r_h + r_a, (N_PLAYERS,)).astype(jnp.float32),
@@ -384,7 +471,14 @@ def _masks_from(cfg, state, player, free, breakable):  # type: ignore[no-untyped
     moves = jnp.where(
         player == HUMAN, _moves_ok(cfg, flat, pos, HUMAN), _moves_ok(cfg, flat, pos, ASSISTANT)
     )
-    return free & in_reach, breakable & in_reach, jnp.concatenate([jnp.ones((1,), bool), moves])
+    glob = jnp.concatenate([jnp.ones((1,), bool), moves])
+    if cfg.finite_inventory:
+        inv = state.inventory
+        held = inv[player, 2:] >= 1
+        give = held & (inv[1 - player, 2:] < cfg.inventory_max) & _other_in_reach(cfg, pos, player)
+    else:
+        held, give = jnp.ones((N_PLACEABLE,), bool), jnp.zeros((N_PLACEABLE,), bool)
+    return LegalMasks(free & in_reach, breakable & in_reach, glob, held, give)
 
 
 def _shared(cfg: EnvConfig, state: State) -> tuple[jax.Array, jax.Array]:
@@ -394,25 +488,28 @@ def _shared(cfg: EnvConfig, state: State) -> tuple[jax.Array, jax.Array]:
     return free, (blocks != AIR) & (blocks != BEDROCK)
 
 
-def legal_masks(
-    cfg: EnvConfig, state: State, player: int | jax.Array
-) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Factorised legality for ``player`` on ``state``: ``(place [X,Y,Z] bool, break
-    [X,Y,Z] bool, globals [7] bool)``; ``globals`` = NOOP then the 6 moves. PLACE(v, b) is
-    legal for every placeable b where ``place[v]``. For the assistant the mask is taken on
-    ``state`` itself; the human's action in the same step may still pre-empt it."""
+def legal_masks(cfg: EnvConfig, state: State, player: int | jax.Array) -> LegalMasks:
+    """Factorised legality for ``player`` on ``state``: ``LegalMasks(place [X,Y,Z], brk
+    [X,Y,Z], globals [7], held [8], give [8])``, all bool; ``globals`` = NOOP then the 6
+    moves. PLACE(v, b) is legal iff ``place[v] & held[b - 2]`` (``held`` is all True with
+    infinite inventories). For the assistant the mask is taken on ``state`` itself; the
+    human's action in the same step may still pre-empt it."""
     validate_config(cfg)
     return _masks_from(cfg, state, jnp.asarray(player, jnp.int32), *_shared(cfg, state))
 
 
-def flat_mask(cfg: EnvConfig, place: jax.Array, brk: jax.Array, globals_: jax.Array) -> jax.Array:
+def flat_mask(cfg: EnvConfig, masks: LegalMasks) -> jax.Array:
     """``[n_actions] bool`` from the factorised masks."""
-    return jnp.concatenate([globals_, brk.reshape(-1), jnp.tile(place.reshape(-1), N_PLACEABLE)])
+    if not cfg.finite_inventory:  # every block is held: the PLACE part is the voxel mask tiled
+        places = jnp.tile(masks.place.reshape(-1), N_PLACEABLE)
+        return jnp.concatenate([masks.globals, masks.brk.reshape(-1), places])
+    places = (masks.held[:, None] & masks.place.reshape(1, -1)).reshape(-1)
+    return jnp.concatenate([masks.globals, masks.brk.reshape(-1), places, masks.give])
 
 
 def legal_action_mask(cfg: EnvConfig, state: State, player: int | jax.Array) -> jax.Array:
     """``[n_actions] bool``: the flat legality mask of ``player`` (built from ``legal_masks``)."""
-    return flat_mask(cfg, *legal_masks(cfg, state, player))
+    return flat_mask(cfg, legal_masks(cfg, state, player))
 
 
 def observe(cfg: EnvConfig, state: State, player: int | jax.Array) -> jax.Array:
@@ -431,3 +528,11 @@ def observe(cfg: EnvConfig, state: State, player: int | jax.Array) -> jax.Array:
     obs = obs.at[OBS_GOAL_BLOCKS].set(goal_ch)
     obs = obs.at[OBS_PLAYERS].set(jnp.where(mine, 1.0, jnp.where(theirs, 2.0, 0.0)))
     return obs.at[OBS_LAST_INTERACTED].set(state.last_interacted.astype(jnp.float32) + 1.0)
+
+
+def observe_inventory(cfg: EnvConfig, state: State, player: int | jax.Array) -> jax.Array:
+    """``[2, 10] int32``: the observer's block counts, then the other player's (``_layout``'s
+    ``INV_SELF``, ``INV_OTHER``); zeros with infinite inventories."""
+    del cfg
+    pl = jnp.asarray(player, jnp.int32)
+    return jnp.stack([state.inventory[pl], state.inventory[1 - pl]])

@@ -25,6 +25,8 @@ HUMAN, ASSISTANT = 0, 1
 N_PLAYERS = 2
 
 # Flat action space: [NOOP | 6 moves | BREAK(v) for v < V | PLACE(v, b) for b in PLACEABLE, v < V]
+# and, only with finite inventories, [GIVE(b) for b in PLACEABLE] appended after the PLACEs (so
+# the infinite-inventory layout, the paper's, is unchanged by the option).
 NOOP = 0
 MOVES = ((1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1))  # ids 1..6
 N_MOVES = len(MOVES)
@@ -35,9 +37,15 @@ def place_offset(n_voxels: int) -> int:
     return BREAK_OFFSET + n_voxels
 
 
-def n_actions(n_voxels: int) -> int:
+def n_actions(n_voxels: int, finite_inventory: bool = False) -> int:
     """1 + 6 + V + 8·V (= 9,907 for the 11×10×10 paper grid; the paper's 12,107 also counts
-    PLACE of air and bedrock, which is never legal)."""
+    PLACE of air and bedrock, which is never legal), plus 8 GIVE actions with finite
+    inventories."""
+    return give_offset(n_voxels) + (N_PLACEABLE if finite_inventory else 0)
+
+
+def give_offset(n_voxels: int) -> int:
+    """Id of GIVE(2); GIVE(b) = ``give_offset(V) + b - 2`` (finite inventories only)."""
     return BREAK_OFFSET + (1 + N_PLACEABLE) * n_voxels
 
 
@@ -50,6 +58,10 @@ OBS_PLAYERS = 4  # 1 = the observer's voxels (feet, head), 2 = the other player'
 OBS_LAST_INTERACTED = 5  # 1 + id of the player who last placed/broke this voxel, else 0
 N_OBS_CHANNELS = 6
 
+# Inventory observation ``[2, N_BLOCKS] int32`` (``_env.observe_inventory``): row 0 the observer's
+# block counts, row 1 the other player's; all zeros with infinite inventories.
+INV_SELF, INV_OTHER = 0, 1
+
 
 @dataclass(frozen=True)
 class EnvConfig:
@@ -61,7 +73,10 @@ class EnvConfig:
     line_of_sight: bool = False
     terminate_on_completion: bool = True
     place_wrong: float = -1.0  # similarity where goal and block are both non-air but differ
-    finite_inventory: bool = False  # paper: infinite blocks
+    finite_inventory: bool = False  # paper: infinite blocks (see _env's module doc)
+    # finite only: blocks of each placeable type held at reset by (human, assistant)
+    inventory_start: tuple[int, int] = (16, 16)
+    inventory_max: int = 64  # finite only: most blocks of one type a player can hold
 
     @property
     def n_voxels(self) -> int:
@@ -70,4 +85,4 @@ class EnvConfig:
 
     @property
     def n_actions(self) -> int:
-        return n_actions(self.n_voxels)
+        return n_actions(self.n_voxels, self.finite_inventory)

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from alignlab.assist._env import LOS_SAMPLES, State, decode_action
-from alignlab.assist._layout import AIR, BEDROCK, MOVES, N_PLACEABLE, EnvConfig
+from alignlab.assist._env import LOS_SAMPLES, LegalMasks, State, decode_action
+from alignlab.assist._layout import AIR, BEDROCK, MOVES, PLACEABLE, EnvConfig
 
 NpState = Any  # a State whose leaves are numpy arrays (see to_numpy)
 
@@ -104,8 +104,28 @@ def can_move(cfg: EnvConfig, blocks: np.ndarray, positions: np.ndarray, p: int, 
     return all(_inside(cfg, *c) and blocks[c] == AIR and c not in other for c in new_cells)
 
 
-def masks(cfg: EnvConfig, state: NpState, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(place, break, globals)`` as in ``_env.legal_masks``."""
+def other_in_reach(cfg: EnvConfig, positions: np.ndarray, p: int) -> bool:
+    """One of the other player's voxels is within reach of p's eye (for GIVE)."""
+    x, y, z = (int(c) for c in positions[p])
+    eye = (x, y + 1, z)
+    return any(math.dist(eye, cell) <= cfg.reach for cell in _player_cells(positions, 1 - p))
+
+
+def can_give(cfg: EnvConfig, inventory: np.ndarray, positions: np.ndarray, p: int, b: int) -> bool:
+    return (
+        cfg.finite_inventory
+        and inventory[p, b] >= 1
+        and inventory[1 - p, b] < cfg.inventory_max
+        and other_in_reach(cfg, positions, p)
+    )
+
+
+def holds(cfg: EnvConfig, inventory: np.ndarray, p: int, b: int) -> bool:
+    return not cfg.finite_inventory or inventory[p, b] >= 1
+
+
+def masks(cfg: EnvConfig, state: NpState, p: int) -> LegalMasks:
+    """The factorised masks of ``_env.legal_masks``."""
     place = np.zeros(cfg.size, bool)
     brk = np.zeros(cfg.size, bool)
     for v in range(cfg.n_voxels):
@@ -113,12 +133,29 @@ def masks(cfg: EnvConfig, state: NpState, p: int) -> tuple[np.ndarray, np.ndarra
         place[cell] = can_place(cfg, state.blocks, state.positions, p, cell)
         brk[cell] = can_break(cfg, state.blocks, state.positions, p, cell)
     moves = [can_move(cfg, state.blocks, state.positions, p, m) for m in range(len(MOVES))]
-    return place, brk, np.array([True, *moves])
+    inv, pos = state.inventory, state.positions
+    return LegalMasks(
+        place=place,
+        brk=brk,
+        globals=np.array([True, *moves]),
+        held=np.array([holds(cfg, inv, p, b) for b in PLACEABLE]),
+        give=np.array([can_give(cfg, inv, pos, p, b) for b in PLACEABLE]),
+    )
 
 
 def flat_mask(cfg: EnvConfig, state: NpState, p: int) -> np.ndarray:
-    place, brk, glob = masks(cfg, state, p)
-    return np.concatenate([glob, brk.ravel(), np.tile(place.ravel(), N_PLACEABLE)])
+    """``[n_actions] bool``, one action at a time."""
+    m = masks(cfg, state, p)
+    out = [m.globals, m.brk.ravel()]
+    for i in range(len(PLACEABLE)):
+        out.append(m.place.ravel() & m.held[i])
+    if cfg.finite_inventory:
+        out.append(m.give)
+    return np.concatenate(out)
+
+
+def observe_inventory(state: NpState, p: int) -> np.ndarray:
+    return np.stack([state.inventory[p], state.inventory[1 - p]]).astype(np.int32)
 
 
 def observe(cfg: EnvConfig, state: NpState, p: int) -> np.ndarray:
@@ -139,14 +176,20 @@ def _apply(
     blocks: np.ndarray,
     last: np.ndarray,
     positions: np.ndarray,
+    inventory: np.ndarray,
     goal: np.ndarray,
     p: int,
     action: int,
 ) -> float:
     """Apply one player's action in place; return the similarity change."""
     try:
-        kind, v, block = decode_action(action, cfg.n_voxels)
+        kind, v, block = decode_action(action, cfg.n_voxels, cfg.finite_inventory)
     except Exception:  # out-of-range ids are illegal, hence no-ops
+        return 0.0
+    if kind == "give":
+        if can_give(cfg, inventory, positions, p, block):
+            inventory[p, block] -= 1
+            inventory[1 - p, block] += 1
         return 0.0
     if kind == "move":
         if can_move(cfg, blocks, positions, p, v):
@@ -156,10 +199,18 @@ def _apply(
         return 0.0
     cell = _unflat(cfg, v)
     before = int(blocks[cell])
-    if kind == "place" and can_place(cfg, blocks, positions, p, cell):
+    if (
+        kind == "place"
+        and can_place(cfg, blocks, positions, p, cell)
+        and holds(cfg, inventory, p, block)
+    ):
         blocks[cell] = block
+        if cfg.finite_inventory:
+            inventory[p, block] -= 1
     elif kind == "break" and can_break(cfg, blocks, positions, p, cell):
         blocks[cell] = AIR
+        if cfg.finite_inventory:  # a block broken into a full stack is lost
+            inventory[p, before] = min(inventory[p, before] + 1, cfg.inventory_max)
     else:
         return 0.0
     last[cell] = p
@@ -174,14 +225,16 @@ def step(cfg: EnvConfig, state: NpState, actions: tuple[int, int] | np.ndarray) 
     blocks = state.blocks.copy()
     last = state.last_interacted.copy()
     positions = state.positions.copy()
+    inventory = state.inventory.copy()
     reward = 0.0
     for p in (0, 1):
-        reward += _apply(cfg, blocks, last, positions, state.goal, p, int(actions[p]))
+        reward += _apply(cfg, blocks, last, positions, inventory, state.goal, p, int(actions[p]))
     t = int(state.t) + 1
     return state._replace(
         blocks=blocks,
         last_interacted=last,
         positions=positions,
+        inventory=inventory,
         t=np.int32(t),
         rewards=np.full(2, reward, np.float32),
         terminated=np.bool_(cfg.terminate_on_completion and bool((blocks == state.goal).all())),
