@@ -66,6 +66,13 @@ def _monitor_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _assist_view(args: argparse.Namespace) -> int:
+    from alignlab.assist._view_cmd import ViewConfig, run_view
+
+    print(f"viewer: {run_view(_config_from(args, ViewConfig))}")
+    return 0
+
+
 def _monitor_build(args: argparse.Namespace) -> int:
     from alignlab.monitor import BuildConfig, build_to_folder
 
@@ -119,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.set_defaults(func=_monitor_build)
     from alignlab.assist._bc_cmd import TrainHumanConfig
     from alignlab.assist._rollout_cmd import RolloutConfig
+    from alignlab.assist._view_cmd import ViewConfig
 
     assist = systems.add_parser(
         "assist", help="AssistanceZero: the building assistance game and simulated humans"
@@ -144,6 +152,15 @@ def build_parser() -> argparse.ArgumentParser:
     bc.set_defaults(
         func=_run_verb("alignlab.assist._bc_cmd", "TrainHumanConfig", "run_train_human")
     )
+    view = averbs.add_parser(
+        "view",
+        help="write a self-contained HTML page that replays an episode JSON file",
+        description="Validate an episode file (alignlab.assist.episode/1) and write one HTML "
+        "page (inline JS, no network) that replays it: isometric view, goal ghost, actions "
+        "in words, reward, goal percentage, inventories.",
+    )
+    _add_config_args(view, ViewConfig)
+    view.set_defaults(func=_assist_view)
     rep = systems.add_parser("report", help="re-render run reports; compare several runs")
     rep.add_argument("runs", nargs="+", help="run folders")
     rep.add_argument("--filter", default="overall", help="compare metrics whose path contains this")

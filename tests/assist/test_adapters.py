@@ -64,3 +64,20 @@ def test_vector_env_autoresets(n: int) -> None:
         assert rew.shape == (n,) and info["human_actions"].shape == (n,)
     assert dones_seen >= n  # every env finished once and was reset
     assert (np.asarray(venv.state.t) <= 1).all()  # fresh episodes after the reset
+
+
+def test_finite_inventory_envs_carry_inventories() -> None:
+    cfg = EnvConfig(size=(6, 6, 6), horizon=12, finite_inventory=True, inventory_start=(3, 5))
+    parallel_api_test(MbagParallelEnv(cfg), num_cycles=12)
+    env = MbagParallelEnv(cfg)
+    obs, _ = env.reset(seed=2)
+    assert obs["human"]["action_mask"].shape == (cfg.n_actions,)  # 8 GIVE ids appended
+    assert (obs["human"]["inventory"][0, 2:] == 3).all()
+    assert (obs["assistant"]["inventory"][0, 2:] == 5).all()  # own row first
+    assert (obs["assistant"]["inventory"][1, 2:] == 3).all()
+    check_env(MbagAssistantEnv(cfg), skip_render_check=True)
+    venv = MbagVectorAssistantEnv(2, cfg, seed=0)
+    venv.reset()
+    assert venv.inventories is not None and venv.inventories.shape == (2, 2, 10)
+    *_, info = venv.step(np.zeros(2, np.int64))
+    assert info["inventory"].shape == (2, 2, 10) and (info["inventory"][:, 0, 2:] == 5).all()

@@ -229,3 +229,32 @@ def test_sampled_actions_are_proposed_ones(seed):
         sample_action(jnp.broadcast_to(logits, (256, CFG.n_actions)), jax.random.PRNGKey(seed))
     )
     assert (np.asarray(logits)[a] > NEG / 2).all()
+
+
+def test_finite_inventory_places_only_held_blocks_and_never_gives() -> None:
+    cfg = EnvConfig(size=(6, 6, 6), finite_inventory=True)
+    w = world()
+    goal = w.copy()
+    goal[2, 2, 1] = PLANKS
+    goal[1, 2, 2] = COBBLESTONE
+    obs = make_obs(w, goal)
+    inv = np.zeros((2, 10), np.int32)
+    inv[0, COBBLESTONE] = 3  # holds cobblestone, no planks
+
+    def p_of(inventory: np.ndarray) -> np.ndarray:
+        logits = LOGITS(HeuristicParams(5.0, 0.1), KEY, obs, cfg=cfg, inventory=inventory)
+        assert logits.shape == (cfg.n_actions,)
+        return np.asarray(jax.nn.softmax(logits))
+
+    p = p_of(inv)
+    assert p[-8:].max() < 1e-12  # GIVE ids
+    assert p[place_id((1, 2, 2), COBBLESTONE)] > 0.5
+    planks = slice(place_offset(V) + (PLANKS - 2) * V, place_offset(V) + (PLANKS - 1) * V)
+    assert p[planks].max() < 1e-12  # not even by mistake: it has none
+    inv[0, PLANKS] = 1
+    assert p_of(inv)[place_id((2, 2, 1), PLANKS)] > 0.1
+    # nothing it can do (no blocks of the goal's types): it waits rather than wandering
+    p = p_of(np.zeros((2, 10), np.int32))
+    assert p[NOOP] > 0.89  # all of the 1 - mistake_rate share
+    with pytest.raises(Exception, match="inventory"):
+        LOGITS(HeuristicParams(), KEY, obs, cfg=cfg)

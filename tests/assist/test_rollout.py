@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from alignlab.assist._layout import EnvConfig
 from alignlab.cli import main
 from alignlab.core import read_jsonl
 
@@ -30,7 +31,29 @@ def _run(tmp_path: Path, assistant: str) -> dict:  # type: ignore[type-arg]
     rows = [r for _, r in read_jsonl(run / "records.jsonl")]
     assert len(rows) == 6 and all(0 <= r["goal_percentage"] <= 1 for r in rows)
     assert (run / "plots" / "final_episode0.png").is_file()
+    _check_replay(run, rows[0])
     return json.loads((run / "metrics.json").read_text())
+
+
+def _check_replay(run: Path, row: dict) -> None:  # type: ignore[type-arg]
+    """episode0.json replays the very episode whose record is ``row`` (same keys, same play)."""
+    import numpy as np
+
+    from alignlab.assist._reference import total_similarity
+    from alignlab.assist._render import replay
+    from alignlab.assist._viewer import load_episode
+
+    ep = load_episode(run / "episode0.json")
+    assert len(ep["steps"]) == row["steps"] + 1  # the reset state, then each live step
+    frames = replay(ep)
+    goal = np.zeros(ep["size"], np.uint8)
+    for x, y, z, b in ep["goal"]:
+        goal[x, y, z] = b
+    cfg = EnvConfig(size=tuple(ep["size"]))
+    sim0, sim = (total_similarity(cfg, f, goal) for f in (frames[0], frames[-1]))
+    assert (sim - sim0) / (goal.size - sim0) == pytest.approx(row["goal_percentage"], abs=1e-6)
+    assert sum(s["reward"] for s in ep["steps"]) == pytest.approx(row["return"])
+    assert "alignlabViewer" in (run / "episode0.html").read_text()
 
 
 def test_rollout_noop_vs_random_assistant(tmp_path: Path) -> None:
@@ -101,3 +124,25 @@ def test_train_human_command(tmp_path: Path) -> None:
     run = next((tmp_path / "assist-train-human").iterdir())
     metrics = json.loads((run / "metrics.json").read_text())
     assert 0.0 <= metrics["val_accuracy"] <= 1.0 and (run / "bc_human.npz").is_file()
+
+
+def test_rollout_finite_inventory_gives(tmp_path: Path) -> None:
+    """A human with no blocks and a random assistant that holds them: some blocks are handed
+    over, and the records count GIVEs; without the assistant the human builds nothing."""
+    common = ["assist", "rollout", "--goals", "blob", "--episodes", "4", "--horizon", "40"]
+    fin = ["--finite-inventory", "--inventory", "0", "16"]
+    for name, extra in (("rand", ["--assistant", "random"]), ("noop", ["--assistant", "noop"])):
+        assert main([*common, *fin, *extra, "--out", str(tmp_path / name)]) == 0
+    runs = {n: next((tmp_path / n / "assist-rollout").iterdir()) for n in ("rand", "noop")}
+    m = {n: json.loads((r / "metrics.json").read_text()) for n, r in runs.items()}
+    assert m["rand"]["assistant/give"]["value"] > 0
+    assert m["rand"]["assistant/effective_give"]["value"] <= m["rand"]["assistant/give"]["value"]
+    assert m["noop"]["assistant/give"]["value"] == 0
+    # with nothing in hand but dug-up dirt, the human alone gets almost nothing right
+    assert m["noop"]["human/correct_place"]["value"] <= 1.0
+    assert "finite" in (runs["noop"] / "report.md").read_text()
+    rows = [r for _, r in read_jsonl(runs["rand"] / "records.jsonl")]
+    _check_replay(runs["rand"], rows[0])
+    steps = json.loads((runs["rand"] / "episode0.json").read_text())["steps"]
+    assert steps[0]["inventory"][0][2:] == [0] * 8 and steps[0]["inventory"][1][2:] == [16] * 8
+    assert main([*common, "--finite-inventory", "--inventory", "1", "--out", str(tmp_path)]) == 2

@@ -1,7 +1,8 @@
 """Standard-API wrappers around the functional environment.
 
 - :class:`MbagParallelEnv`: PettingZoo ``ParallelEnv`` with agents ``human`` and ``assistant``;
-  each observation is ``{"observation": [6, X, Y, Z] float32, "action_mask": [n_actions] int8}``.
+  each observation is ``{"observation": [6, X, Y, Z] float32, "action_mask": [n_actions] int8,
+  "inventory": [2, 10] int32}`` (own counts, then the other player's; zeros when infinite).
 - :class:`MbagAssistantEnv`: Gymnasium env for the assistant with a simulated human folded in.
 - :class:`MbagVectorAssistantEnv`: ``B`` of those stepped at once with one ``jax.vmap``.
 
@@ -39,6 +40,7 @@ def _spaces(cfg: EnvConfig) -> tuple[spaces.Dict, spaces.Discrete]:
                 0.0, float(N_BLOCKS), (N_OBS_CHANNELS, *cfg.size), np.float32
             ),
             "action_mask": spaces.Box(0, 1, (cfg.n_actions,), np.int8),
+            "inventory": spaces.Box(0, max(cfg.inventory_max, 1), (2, N_BLOCKS), np.int32),
         }
     )
     return obs, spaces.Discrete(cfg.n_actions)
@@ -52,12 +54,17 @@ def _compiled(cfg: EnvConfig) -> dict[str, Callable[..., Any]]:
         return tuple(
             x
             for p in (HUMAN, ASSISTANT)
-            for x in (_env.observe(cfg, state, p), _env.legal_action_mask(cfg, state, p))
+            for x in (
+                _env.observe(cfg, state, p),
+                _env.legal_action_mask(cfg, state, p),
+                _env.observe_inventory(cfg, state, p),
+            )
         )
 
     def human_step(state: _env.State, a_assist: jax.Array, key: jax.Array, params: Any) -> Any:
         k_h, k_s = jax.random.split(key)
-        logits = heuristic_logits(params, k_h, _env.observe(cfg, state, HUMAN), cfg)
+        obs, inv = _env.observe(cfg, state, HUMAN), _env.observe_inventory(cfg, state, HUMAN)
+        logits = heuristic_logits(params, k_h, obs, cfg, inv)
         a_human = jax.random.categorical(k_h, logits).astype(jnp.int32)
         nxt = _env.step(cfg, state, jnp.stack([a_human, a_assist]), k_s)
         return nxt, a_human
@@ -74,6 +81,7 @@ def _compiled(cfg: EnvConfig) -> dict[str, Callable[..., Any]]:
                 lambda s: (
                     _env.observe(cfg, s, ASSISTANT),
                     _env.legal_action_mask(cfg, s, ASSISTANT),
+                    _env.observe_inventory(cfg, s, ASSISTANT),
                 )
             )
         ),
@@ -112,10 +120,10 @@ class MbagParallelEnv(ParallelEnv):  # type: ignore[misc]
         return self._act_space
 
     def _observations(self) -> dict[str, dict[str, np.ndarray]]:
-        oh, mh, oa, ma = (np.asarray(x) for x in self._fns["views"](self.state))
+        oh, mh, ih, oa, ma, ia = (np.asarray(x) for x in self._fns["views"](self.state))
         return {
-            "human": {"observation": oh, "action_mask": mh.astype(np.int8)},
-            "assistant": {"observation": oa, "action_mask": ma.astype(np.int8)},
+            "human": {"observation": oh, "action_mask": mh.astype(np.int8), "inventory": ih},
+            "assistant": {"observation": oa, "action_mask": ma.astype(np.int8), "inventory": ia},
         }
 
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
@@ -201,8 +209,9 @@ class MbagVectorAssistantEnv:
     """``n_envs`` assistant envs stepped together (one vmapped, jitted call per step).
 
     ``step(actions [B])`` returns numpy ``obs [B, 6, X, Y, Z]``, ``masks [B, n_actions]``,
-    ``rewards [B]``, ``dones [B]``, ``info`` (goal percentage and human actions); finished envs
-    are reset automatically with a fresh goal (their ``done`` is reported once).
+    ``rewards [B]``, ``dones [B]``, ``info`` (goal percentage, human actions, and the
+    assistant's ``inventory [B, 2, 10]``); finished envs are reset automatically with a fresh
+    goal (their ``done`` is reported once). ``inventories`` holds the latest inventory view.
     """
 
     def __init__(
@@ -221,6 +230,7 @@ class MbagVectorAssistantEnv:
         self._rng = np.random.default_rng(seed)
         self._key = jax.random.PRNGKey(seed)
         self.state: _env.State | None = None
+        self.inventories: np.ndarray | None = None
 
     def _goals(self, n: int) -> jax.Array:
         return jnp.stack([_env.validate_goal(self.cfg, self.goal_fn(self._rng)) for _ in range(n)])
@@ -228,7 +238,8 @@ class MbagVectorAssistantEnv:
     def reset(self) -> tuple[np.ndarray, np.ndarray]:
         self._key, k = jax.random.split(self._key)
         self.state = self._fns["v_init"](jax.random.split(k, self.n_envs), self._goals(self.n_envs))
-        obs, mask = self._fns["v_assistant_view"](self.state)
+        obs, mask, inv = self._fns["v_assistant_view"](self.state)
+        self.inventories = np.asarray(inv)
         return np.asarray(obs), np.asarray(mask)
 
     def step(self, actions: np.ndarray) -> tuple[Any, ...]:
@@ -246,7 +257,8 @@ class MbagVectorAssistantEnv:
         }
         if dones.any():
             self._reset_done(np.flatnonzero(dones))
-        obs, mask = self._fns["v_assistant_view"](self.state)
+        obs, mask, inv = self._fns["v_assistant_view"](self.state)
+        self.inventories = info["inventory"] = np.asarray(inv)
         return np.asarray(obs), np.asarray(mask), rewards, dones, info
 
     def _reset_done(self, idx: np.ndarray) -> None:

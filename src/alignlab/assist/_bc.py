@@ -106,7 +106,11 @@ def record_heuristic(
     import jax
 
     params = HeuristicParams() if params is None else params
-
+    if cfg.finite_inventory:
+        raise AlignlabError(
+            "the behaviour-cloned human models infinite-inventory play (the paper's setting)",
+            field="finite_inventory",
+        )
     if n_episodes < 1:
         raise AlignlabError("need at least one episode", field="episodes")
     goal_arr = _goals(cfg, n_episodes, np.random.default_rng(seed), goals)

@@ -16,6 +16,11 @@ where ``uniform`` covers every in-reach PLACE (any placeable block into air) and
 (any non-bedrock block). Actions the heuristic never proposes get ``NEG`` (≈ −1e9, finite so
 that ``p · log p`` stays 0 in KL terms). Placement support and line of sight are not checked
 (support is only preferred), matching ``EnvConfig.line_of_sight = False``.
+
+With finite inventories (``cfg.finite_inventory``) the human also needs its inventory
+(``_env.observe_inventory``, row 0 its own counts): it only places blocks it holds, treats goal
+voxels whose block it lacks as out of its hands (it NOOPs when nothing else is left, waiting to
+be given blocks), and never GIVEs (the 8 GIVE logits are ``NEG``).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from alignlab.assist._layout import (
     AIR,
     BEDROCK,
     MOVES,
+    N_BLOCKS,
     N_PLACEABLE,
     OBS_BLOCKS,
     OBS_GOAL_BLOCKS,
@@ -102,9 +108,9 @@ def _move_terms(feet: Any, free: Any, target: Any, cur_dist: Any) -> tuple[Any, 
     return legal, jnp.where(jnp.isfinite(gained), gained, 0.0)
 
 
-def _utilities(obs: Any, reach: float) -> dict[str, Any]:
+def _utilities(obs: Any, reach: float, held: Any) -> dict[str, Any]:
     """Per-action utilities and candidate masks (see module doc); arrays are ``[X, Y, Z]``
-    except ``noop []`` and ``move [6]``."""
+    except ``noop []`` and ``move [6]``. ``held [10] bool``: block ids the human can place."""
     import jax.numpy as jnp
 
     blocks = jnp.round(obs[OBS_BLOCKS]).astype(jnp.int32)
@@ -119,7 +125,7 @@ def _utilities(obs: Any, reach: float) -> dict[str, Any]:
     air = blocks == AIR
     occupied = players != 0
     placeable_goal = (goal >= PLACEABLE[0]) & (goal <= PLACEABLE[-1])
-    need_place = air & placeable_goal
+    need_place = air & placeable_goal & held[goal]
     need_break = ~air & (blocks != BEDROCK) & (blocks != goal)
     useful = need_place | need_break
     complete = ~jnp.any(useful)
@@ -158,18 +164,32 @@ def _utilities(obs: Any, reach: float) -> dict[str, Any]:
     }
 
 
-def heuristic_logits(params: HeuristicParams, key: Any, obs: Any, cfg: EnvConfig) -> Any:
+def heuristic_logits(
+    params: HeuristicParams, key: Any, obs: Any, cfg: EnvConfig, inventory: Any | None = None
+) -> Any:
     """Action log-probabilities ``[n_actions] float32`` of the heuristic human.
 
     ``obs [6, X, Y, Z] float32`` is the human's own observation (goal channels filled);
-    ``key`` is unused (the heuristic is deterministic given ``obs``; kept for the policy
-    signature). Pure and jit/vmap-able with ``cfg`` static.
+    ``inventory [2, 10]``: its ``observe_inventory`` (needed with finite inventories, else
+    ignored); ``key`` is unused (the heuristic is deterministic given ``obs``; kept for the
+    policy signature). Pure and jit/vmap-able with ``cfg`` static.
     """
     import jax
     import jax.numpy as jnp
 
     del key
-    u = _utilities(obs, cfg.reach)
+    if cfg.finite_inventory:
+        if inventory is None:
+            from alignlab.core import AlignlabError
+
+            raise AlignlabError(
+                "finite inventories: pass the human's inventory (observe_inventory)",
+                field="inventory",
+            )
+        held = jnp.asarray(inventory)[0] >= 1
+    else:
+        held = jnp.ones((N_BLOCKS,), bool)
+    u = _utilities(obs, cfg.reach, held)
     blocks = jnp.asarray(PLACEABLE, jnp.int32)[:, None, None, None]
     place_ok = u["goal"][None] == blocks  # [8, X, Y, Z]: only the goal's own block is useful
     u_place = jnp.where(place_ok, u["place"][None], -jnp.inf)
@@ -180,21 +200,24 @@ def heuristic_logits(params: HeuristicParams, key: Any, obs: Any, cfg: EnvConfig
     logits = jnp.where(jnp.isfinite(utility), beta * utility, NEG)
     log_h = jax.nn.log_softmax(logits)
 
-    can_place = jnp.broadcast_to(u["can_place"][None], (N_PLACEABLE, *u["can_place"].shape))
+    can_place = u["can_place"][None] & held[2:, None, None, None]  # [8, X, Y, Z]
     support = jnp.concatenate(
         [jnp.zeros(1 + len(MOVES), bool), u["can_break"].reshape(-1), can_place.reshape(-1)]
     )
     n = jnp.sum(support)
     log_u = jnp.where(support, -jnp.log(jnp.maximum(n, 1).astype(jnp.float32)), -jnp.inf)
     m = jnp.where(n > 0, jnp.asarray(params.mistake_rate, jnp.float32), 0.0)
-    mixed = jnp.logaddexp(jnp.log1p(-m) + log_h, jnp.log(m) + log_u)
-    return jnp.maximum(mixed, NEG).astype(jnp.float32)
+    mixed = jnp.maximum(jnp.logaddexp(jnp.log1p(-m) + log_h, jnp.log(m) + log_u), NEG)
+    if cfg.finite_inventory:  # the heuristic never gives
+        mixed = jnp.concatenate([mixed, jnp.full((N_PLACEABLE,), NEG)])
+    return mixed.astype(jnp.float32)
 
 
 def heuristic_policy(
     params: HeuristicParams | None = None, cfg: EnvConfig | None = None
-) -> Callable[[HeuristicParams | None, Any, Any], Any]:
-    """The human as ``policy(params, key, obs_with_goal) -> logits [n_actions]``.
+) -> Callable[..., Any]:
+    """The human as ``policy(params, key, obs_with_goal, inventory=None) -> logits
+    [n_actions]`` (``inventory`` as in ``heuristic_logits``).
 
     ``cfg`` is closed over (static); ``params`` here is the default used when the closure is
     called with ``params=None``, so a fixed human can be passed where a parametrised one is
@@ -203,8 +226,8 @@ def heuristic_policy(
     default = params if params is not None else HeuristicParams()
     config = cfg if cfg is not None else EnvConfig()
 
-    def policy(p: HeuristicParams | None, key: Any, obs: Any) -> Any:
-        return heuristic_logits(default if p is None else p, key, obs, config)
+    def policy(p: HeuristicParams | None, key: Any, obs: Any, inventory: Any = None) -> Any:
+        return heuristic_logits(default if p is None else p, key, obs, config, inventory)
 
     return policy
 

@@ -94,12 +94,17 @@ def save_png(blocks: Any, path: str | Path, *, title: str = "") -> Path:
 
 
 def episode_json(
-    frames: Sequence[dict[str, Any]], goal: Any, *, meta: dict[str, Any] | None = None
+    frames: Sequence[dict[str, Any]],
+    goal: Any,
+    *,
+    meta: dict[str, Any] | None = None,
+    inventory: bool = False,
 ) -> dict[str, Any]:
     """A replayable episode: the goal once, then per step the actions, positions, reward and the
     voxels that changed (``[x, y, z, block]``), so files stay small.
 
-    ``frames``: dicts with ``blocks [X,Y,Z]``, ``positions [2,3]``, ``actions [2]``, ``reward``.
+    ``frames``: dicts with ``blocks [X,Y,Z]``, ``positions [2,3]``, ``actions [2]``, ``reward``
+    and, when ``inventory``, ``inventory [2, 10]`` (block counts per player, kept per step).
     """
     goal = np.asarray(goal)
     steps = []
@@ -115,6 +120,8 @@ def episode_json(
                 "changes": [[*map(int, v), int(blocks[tuple(v)])] for v in changed],
             }
         )
+        if inventory:
+            steps[-1]["inventory"] = np.asarray(f["inventory"]).tolist()
         prev = blocks
     return {
         "format": "alignlab.assist.episode/1",

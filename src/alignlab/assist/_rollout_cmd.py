@@ -24,6 +24,14 @@ class RolloutConfig:
     episodes: int = field(default=32, metadata={"help": "episodes, run in parallel"})
     beta: float = field(default=5.0, metadata={"help": "human Boltzmann rationality"})
     mistake_rate: float = field(default=0.0, metadata={"help": "human random-action rate"})
+    finite_inventory: bool = field(
+        default=False,
+        metadata={"help": "finite inventories with GIVE (the paper's default is infinite)"},
+    )
+    inventory: tuple[int, ...] = field(
+        default=(16, 16),
+        metadata={"help": "with --finite-inventory: blocks of each type held by human, assistant"},
+    )
     seed: int = field(default=0, metadata={"help": "seed for goals and play"})
     out: str = field(default="runs", metadata={"help": "folder that holds run folders"})
 
@@ -49,10 +57,12 @@ def _goals(cfg: RolloutConfig, env_cfg: Any) -> np.ndarray:
 def run_rollout(cfg: RolloutConfig) -> Path:
     import jax
 
+    from alignlab.assist import _env
     from alignlab.assist._humans import HeuristicParams
     from alignlab.assist._layout import EnvConfig
     from alignlab.assist._render import save_png, text_slices
-    from alignlab.assist._rollout import ASSISTANTS, episode_fn, summarise
+    from alignlab.assist._rollout import ASSISTANTS, episode_fn, episode_replay, summarise
+    from alignlab.assist._viewer import save_episode_html
 
     if cfg.human != "heuristic":
         raise AlignlabError(f"unknown human '{cfg.human}'; known: heuristic", field="human")
@@ -63,7 +73,15 @@ def run_rollout(cfg: RolloutConfig) -> Path:
         )
     if len(cfg.size) != 3 or min(cfg.size) < 3:
         raise AlignlabError("size must be three integers ≥ 3 (X Y Z)", field="size")
-    env_cfg = EnvConfig(size=tuple(cfg.size), horizon=cfg.horizon)  # type: ignore[arg-type]
+    if cfg.finite_inventory and len(cfg.inventory) != 2:
+        raise AlignlabError("inventory must be two counts: human, assistant", field="inventory")
+    env_cfg = EnvConfig(
+        size=tuple(cfg.size),  # type: ignore[arg-type]
+        horizon=cfg.horizon,
+        finite_inventory=cfg.finite_inventory,
+        inventory_start=tuple(cfg.inventory),  # type: ignore[arg-type]
+    )
+    _env.validate_config(env_cfg)
     goals = _goals(cfg, env_cfg)
     params = HeuristicParams(beta=cfg.beta, mistake_rate=cfg.mistake_rate)
     keys = jax.random.split(jax.random.PRNGKey(cfg.seed), cfg.episodes)
@@ -80,6 +98,13 @@ def run_rollout(cfg: RolloutConfig) -> Path:
         blocks0 = np.asarray(final.blocks[0])
         save_png(blocks0, run.plot_path("final_episode0.png"), title="episode 0, final")
         run.report.image("plots/final_episode0.png", "episode 0: final blocks")
+        episode = episode_replay(env_cfg, cfg.assistant, keys[0], goals[0], params)
+        run.write_json("episode0.json", episode)
+        save_episode_html(run.dir / "episode0.html", episode, title="assist rollout, episode 0")
+        run.report.text(
+            "Replay episode 0 in a browser: episode0.html (one self-contained page; the episode "
+            "itself is episode0.json, viewable again with `alignlab assist view`)."
+        )
         run.report.text(
             "Episode 0, final state (top layer first):\n"
             + text_slices(
@@ -95,7 +120,13 @@ def _report(run: Run, cfg: RolloutConfig, metrics: dict[str, dict[str, float]]) 
     r.text(
         f"{cfg.episodes} episodes on a {'×'.join(map(str, cfg.size))} grid, horizon {cfg.horizon}; "
         f"human: {cfg.human} (β = {cfg.beta}, mistake rate {cfg.mistake_rate}); assistant: "
-        f"{cfg.assistant}; goals: {cfg.goals}; seed {cfg.seed}. Means with 95% bootstrap CIs."
+        f"{cfg.assistant}; goals: {cfg.goals}; seed {cfg.seed}; inventories: "
+        + (
+            f"finite, {cfg.inventory[0]} (human) and {cfg.inventory[1]} (assistant) of each block"
+            if cfg.finite_inventory
+            else "infinite"
+        )
+        + ". Means with 95% bootstrap CIs."
     )
     r.table(
         ["metric", "mean", "95% CI"],
