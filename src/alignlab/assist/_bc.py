@@ -417,7 +417,8 @@ def load_bc(path: str | Path) -> tuple[dict[str, Any], EnvConfig]:
     if not any(k.startswith("conv") for k in params) or "glob1/w" not in params:
         raise AlignlabError("BC model file lacks network weights", file=str(p))
     try:
-        cfg = EnvConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in meta.items()})
+        kw: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in meta.items()}
+        cfg = EnvConfig(**kw)
     except TypeError as exc:  # an unknown or missing field
         raise AlignlabError(f"bad env_config in BC model file ({exc})", file=str(p)) from exc
     return params, cfg

@@ -134,13 +134,14 @@ def masks(cfg: EnvConfig, state: NpState, p: int) -> LegalMasks:
         brk[cell] = can_break(cfg, state.blocks, state.positions, p, cell)
     moves = [can_move(cfg, state.blocks, state.positions, p, m) for m in range(len(MOVES))]
     inv, pos = state.inventory, state.positions
-    return LegalMasks(
-        place=place,
-        brk=brk,
-        globals=np.array([True, *moves]),
-        held=np.array([holds(cfg, inv, p, b) for b in PLACEABLE]),
-        give=np.array([can_give(cfg, inv, pos, p, b) for b in PLACEABLE]),
-    )
+    fields: dict[str, Any] = {
+        "place": place,
+        "brk": brk,
+        "globals": np.array([True, *moves]),
+        "held": np.array([holds(cfg, inv, p, b) for b in PLACEABLE]),
+        "give": np.array([can_give(cfg, inv, pos, p, b) for b in PLACEABLE]),
+    }
+    return LegalMasks(**fields)  # numpy leaves, like NpState
 
 
 def flat_mask(cfg: EnvConfig, state: NpState, p: int) -> np.ndarray:

@@ -100,7 +100,7 @@ def episode_replay(
 
     _, recs, start = jax.jit(_play(cfg, assistant, True))(key, goal, params)
     recs = {k: np.asarray(v) for k, v in recs.items()}
-    frames = [
+    frames: list[dict[str, Any]] = [
         {
             "blocks": np.asarray(start.blocks),
             "positions": np.asarray(start.positions),
