@@ -5,8 +5,13 @@ players' factorised legality masks on the new state) of ``jit(vmap(step + masks)
 1, 64 and 1024 on the 11×10×10 paper grid, warm-up and compilation excluded
 (``block_until_ready``), the reference implementation's steps/s with the same work, and the
 ratios. ``scan_*`` figures run 64 steps per compiled call (``lax.scan``), without Python
-dispatch per step; the plain figures make one jitted call per step. Issue targets:
-≥ 200,000 steps/s at batch 1024, ≥ 10,000 at batch 1, ≥ 100× reference.
+dispatch per step; the plain figures make one jitted call per step and return the masks as
+``LegalMasks`` (five arrays per player); ``packed_*`` figures return them as one array
+(``_env.packed_masks``), the fast path for stepping one game per call, where dispatch per
+output array dominates. ``dispatch_floor_*`` is a jitted identity on the state (its ten arrays
+in and out, no work): the most any one-call-per-step loop could reach here.
+``finite_*`` repeats batch 1024 with finite inventories and GIVE. Issue targets: ≥ 200,000
+steps/s at batch 1024, ≥ 10,000 at batch 1, ≥ 100× reference.
 
 Run: ``.venv/bin/python benchmarks/bench_assist_env.py [--seconds 2]``.
 """
@@ -24,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from alignlab.assist import _reference as ref
-from alignlab.assist._env import init, legal_masks, step
+from alignlab.assist._env import init, legal_masks, packed_masks, step
 from alignlab.assist._layout import EnvConfig
 
 
@@ -53,6 +58,15 @@ def _joint(cfg: EnvConfig, state, actions):  # type: ignore[no-untyped-def]
     return nxt, (legal_masks(cfg, nxt, 0), legal_masks(cfg, nxt, 1), nxt.rewards)
 
 
+def _joint_packed(cfg: EnvConfig, state, actions):  # type: ignore[no-untyped-def]
+    nxt = step(cfg, state, actions)  # rewards are a leaf of the returned state
+    return nxt, packed_masks(cfg, nxt)
+
+
+def _identity(cfg: EnvConfig, state, actions):  # type: ignore[no-untyped-def]
+    return state._replace(t=state.t + actions[..., 0]), state.rewards
+
+
 def _states(cfg: EnvConfig, batch: int, rng: np.random.Generator):  # type: ignore[no-untyped-def]
     keys = jax.random.split(jax.random.PRNGKey(0), batch)
     goals = jnp.asarray(np.stack([_goal(cfg, rng) for _ in range(batch)]))
@@ -72,12 +86,18 @@ def _rate(run, batch: int, n_steps: int, seconds: float) -> float:  # type: igno
     return float(np.median(rates))
 
 
-def bench_jax(cfg: EnvConfig, batch: int, seconds: float, n_steps: int = 64) -> float:
-    """One ``jit(vmap(step + masks))`` call per step, the state buffers donated (as in a
-    rollout loop); masks and rewards are outputs, so they are computed."""
+def bench_jax(
+    cfg: EnvConfig,
+    batch: int,
+    seconds: float,
+    n_steps: int = 64,
+    joint=_joint,  # type: ignore[no-untyped-def]
+) -> float:
+    """One ``jit(vmap(joint))`` call per step, the state buffers donated (as in a rollout
+    loop); masks and rewards are outputs, so they are computed."""
     rng = np.random.default_rng(batch)
     acts = list(jnp.asarray(_actions(cfg, rng, n_steps, batch)))  # sliced before timing
-    fn = jax.jit(jax.vmap(functools.partial(_joint, cfg)), donate_argnums=0)
+    fn = jax.jit(jax.vmap(functools.partial(joint, cfg)), donate_argnums=0)
     box = [_states(cfg, batch, rng)]
 
     def run() -> None:
@@ -138,11 +158,18 @@ def main() -> None:
         # for context only: the reference's step without masks (the ratios use the line above)
         "reference_step_only_steps_per_s": round(bench_reference(cfg, args.seconds, False), 1),
     }
+    packed = functools.partial(bench_jax, joint=_joint_packed)
+    floor = functools.partial(bench_jax, joint=_identity)
     for b in args.batches:
-        for name, fn in (("", bench_jax), ("scan_", bench_jax_scan)):
+        cases = [("", bench_jax), ("scan_", bench_jax_scan)]
+        if b == 1:
+            cases += [("packed_", packed), ("dispatch_floor_", floor)]
+        for name, fn in cases:
             sps = fn(cfg, b, args.seconds)
             result[f"{name}steps_per_s_batch{b}"] = round(sps, 1)
             result[f"{name}ratio_vs_reference_batch{b}"] = round(sps / reference, 1)
+    finite = EnvConfig(horizon=10**9, finite_inventory=True)
+    result["finite_steps_per_s_batch1024"] = round(bench_jax(finite, 1024, args.seconds), 1)
     from alignlab.assist._goal_bank import goal_bank_resets_per_s
 
     result["goal_bank_resets_per_s_batch1024"] = round(goal_bank_resets_per_s(), 1)

@@ -282,3 +282,22 @@ def test_line_of_sight_blocks_through_walls() -> None:
     n = step(cfg, s, jnp.array([brk(1, 3, 2), NOOP]))
     assert int(n.blocks[1, 3, 2]) == 0
     assert np.array_equal(place_m, ref.masks(cfg, ref.to_numpy(s), 0)[0])
+
+
+@pytest.mark.parametrize("finite", [False, True])
+def test_packed_masks_round_trip(finite: bool) -> None:
+    from alignlab.assist._env import packed_masks, unpack_masks
+
+    cfg = EnvConfig(size=(6, 6, 6), finite_inventory=finite, inventory_start=(0, 3))
+    s = init(cfg, jax.random.PRNGKey(3), _goal())
+    s = s._replace(positions=jnp.array([[2, 2, 2], [3, 2, 3]], jnp.int32))
+    packed = jax.jit(functools.partial(packed_masks, cfg))(s)
+    assert packed.shape == (2, 2 * cfg.n_voxels + 23) and packed.dtype == jnp.bool_
+    for p in (0, 1):
+        want = legal_masks(cfg, s, p)
+        for got_np in (unpack_masks(cfg, np.asarray(packed[p])), unpack_masks(cfg, packed[p])):
+            for name in want._fields:
+                assert np.array_equal(np.asarray(getattr(got_np, name)), getattr(want, name))
+    if finite:  # the human holds nothing, the assistant can give to it
+        assert not np.asarray(unpack_masks(cfg, packed[0]).held).any()
+        assert np.asarray(unpack_masks(cfg, packed[1]).give).all()

@@ -211,14 +211,19 @@ def decode_action_jax(
     is_break = (a >= BREAK_OFFSET) & (a < po)
     is_place = (a >= po) & (a < go)
     is_give = (a >= go) & (a < n_actions(n_voxels, finite_inventory))
-    kind = jnp.select(
-        [is_move, is_break, is_place, is_give],
-        [KIND_MOVE, KIND_BREAK, KIND_PLACE, KIND_GIVE],
-        KIND_NOOP,
+    # nested wheres, not jnp.select: select lowers to an argmax reduction per call, which XLA
+    # keeps as separate kernels (the per-call cost of stepping one game)
+    kind = jnp.where(
+        is_move,
+        KIND_MOVE,
+        jnp.where(is_break, KIND_BREAK, jnp.where(is_place, KIND_PLACE, KIND_NOOP)),
     )
+    kind = jnp.where(is_give, KIND_GIVE, kind)
     r = a - po
-    v = jnp.select([is_move, is_break, is_place], [a - 1, a - BREAK_OFFSET, r % n_voxels], 0)
-    block = jnp.select([is_place, is_give], [r // n_voxels + 2, a - go + 2], 0)
+    v = jnp.where(
+        is_move, a - 1, jnp.where(is_break, a - BREAK_OFFSET, jnp.where(is_place, r % n_voxels, 0))
+    )
+    block = jnp.where(is_place, r // n_voxels + 2, jnp.where(is_give, a - go + 2, 0))
     return kind.astype(jnp.int32), v.astype(jnp.int32), block.astype(jnp.int32)
 
 
@@ -383,13 +388,16 @@ def _act(cfg: EnvConfig, blocks, last, positions, inv, goal, p: int, a):  # type
     new = jnp.where(place_ok, b.astype(jnp.uint8), jnp.where(break_ok, jnp.uint8(AIR), cur))
     g = goal[v]
     d_sim = voxel_similarity(new, g, cfg.place_wrong) - voxel_similarity(cur, g, cfg.place_wrong)
-    blocks = blocks.at[v].set(new)
-    last = last.at[v].set(jnp.where(place_ok | break_ok, jnp.int8(p), last[v]))
+    # Dense one-hot updates rather than scatters (``.at[v].set``): XLA fuses them with the
+    # surrounding elementwise work, where each scatter would be a kernel (and a copy) of its
+    # own — at one game per call, kernel count is what the step's time is made of.
+    hit = jnp.arange(n_vox) == v
+    blocks = jnp.where(hit, new, blocks)
+    last = jnp.where(hit & (place_ok | break_ok), jnp.int8(p), last)
     m = jnp.clip(v, 0, N_MOVES - 1)
     moved = (kind == KIND_MOVE) & _moves_ok(cfg, blocks, positions, p)[m]
-    positions = positions.at[p].set(
-        jnp.where(moved, positions[p] + jnp.asarray(_MOVES)[m], positions[p])
-    )
+    mover = np.arange(N_PLAYERS)[:, None] == p  # [2, 1], static
+    positions = jnp.where(moved & mover, positions + jnp.asarray(_MOVES)[m], positions)
     return blocks, last, positions, inv, d_sim
 
 
@@ -422,7 +430,8 @@ def step(cfg: EnvConfig, state: State, actions: jax.Array, key: jax.Array | None
     )
     done = state.terminated | state.truncated
     frozen = state._replace(rewards=jnp.zeros_like(state.rewards))
-    return jax.tree.map(lambda old, new: jnp.where(done, old, new), frozen, nxt)
+    out = jax.tree.map(lambda old, new: jnp.where(done, old, new), frozen, nxt)
+    return out._replace(goal=state.goal, sim0=state.sim0)  # never change: no select needed
 
 
 # ---------------------------------------------------------------- masks and observations
@@ -496,6 +505,33 @@ def legal_masks(cfg: EnvConfig, state: State, player: int | jax.Array) -> LegalM
     human's action in the same step may still pre-empt it."""
     validate_config(cfg)
     return _masks_from(cfg, state, jnp.asarray(player, jnp.int32), *_shared(cfg, state))
+
+
+def packed_masks(cfg: EnvConfig, state: State) -> jax.Array:
+    """Both players' factorised masks in one ``[2, 2V + 23] bool`` array (row = player; per
+    row ``place (V) | brk (V) | globals (7) | held (8) | give (8)``, voxels flat).
+
+    For callers that step one game per jitted call: every output array costs a few
+    microseconds of dispatch, so one array instead of ten is what makes single-game stepping
+    fast (see ``benchmarks/bench_assist_env.py``). ``unpack_masks`` turns a row back into
+    ``LegalMasks``."""
+    validate_config(cfg)
+    free, breakable = _shared(cfg, state)
+    rows = []
+    for p in (HUMAN, ASSISTANT):
+        m = _masks_from(cfg, state, jnp.int32(p), free, breakable)
+        rows.append(jnp.concatenate([m.place.reshape(-1), m.brk.reshape(-1), *m[2:]]))
+    return jnp.stack(rows)
+
+
+def unpack_masks(cfg: EnvConfig, row: jax.Array | np.ndarray) -> LegalMasks:
+    """The ``LegalMasks`` of one row of ``packed_masks`` (works on numpy or JAX arrays)."""
+    n = cfg.n_voxels
+    cuts = np.cumsum([n, n, 1 + N_MOVES, N_PLACEABLE])
+    place, brk, glob, held, give = (
+        row[a:b] for a, b in zip([0, *cuts], [*cuts, None], strict=True)
+    )
+    return LegalMasks(place.reshape(cfg.size), brk.reshape(cfg.size), glob, held, give)
 
 
 def flat_mask(cfg: EnvConfig, masks: LegalMasks) -> jax.Array:
