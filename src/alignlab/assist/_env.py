@@ -44,7 +44,7 @@ is held), and ``GIVE(b) = give_offset(V) + b - 2``.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -524,7 +524,7 @@ def packed_masks(cfg: EnvConfig, state: State) -> jax.Array:
     return jnp.stack(rows)
 
 
-def unpack_masks(cfg: EnvConfig, row: jax.Array | np.ndarray) -> LegalMasks:
+def unpack_masks(cfg: EnvConfig, row: Any) -> LegalMasks:
     """The ``LegalMasks`` of one row of ``packed_masks`` (works on numpy or JAX arrays)."""
     n = cfg.n_voxels
     cuts = np.cumsum([n, n, 1 + N_MOVES, N_PLACEABLE])
