@@ -17,9 +17,14 @@ def _check_valid(goal: np.ndarray, size: tuple[int, int, int]) -> None:
     assert goal.dtype == np.uint8 and goal.shape == size
     validate_goal_array(goal, size)
     assert (goal[:, 0, :] == BEDROCK).all() and not (goal[:, 1:, :] == BEDROCK).any()
-    # nothing outside the interior [1:X-1, 1:Y-1, 1:Z-1] (above the bedrock)
+    # nothing outside the interior [1:X-1, 1:Y-1, 1:Z-1] but the ground: dirt on the border
+    # ring of y = 1, so no goal asks for goal-independent digging
+    ring = np.ones(size[::2], bool)
+    ring[1:-1, 1:-1] = False
+    assert (goal[:, 1, :][ring] == DIRT).all()
     rest = goal[:, 1:, :].copy()
     rest[1:-1, : goal.shape[1] - 2, 1:-1] = AIR
+    rest[:, 0, :][ring] = AIR
     assert not rest.any()
     assert (goal[:, 2:, :] != AIR).sum() > 0  # something is built above the ground
 

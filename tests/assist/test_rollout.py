@@ -29,7 +29,8 @@ def _run(tmp_path: Path, assistant: str) -> dict:  # type: ignore[type-arg]
     assert main(args) == 0
     run = next((out / "assist-rollout").iterdir())
     rows = [r for _, r in read_jsonl(run / "records.jsonl")]
-    assert len(rows) == 6 and all(0 <= r["goal_percentage"] <= 1 for r in rows)
+    # wrong blocks can take the goal percentage below 0 (a random assistant does)
+    assert len(rows) == 6 and all(-1 <= r["goal_percentage"] <= 1 for r in rows)
     assert (run / "plots" / "final_episode0.png").is_file()
     _check_replay(run, rows[0])
     return json.loads((run / "metrics.json").read_text())

@@ -2,8 +2,10 @@
 
 A goal is ``[X, Y, Z] uint8`` in the full env size (block ids of ``_layout``): bedrock in the
 whole ``y = 0`` layer, the structure inside the interior ``[1:X-1, 1:Y-1, 1:Z-1]`` (MBAG, PAPERS.md
-§4, generates goals at ``(X-2, Y-2, Z-2)`` and writes them there). The interior's bottom layer
-``y = 1`` is the dirt layer at reset, so a goal holding air there asks the players to dig.
+§4, generates goals at ``(X-2, Y-2, Z-2)`` and writes them there). ``y = 1`` is the dirt layer at
+reset; the goal keeps it as ground outside the structure (the border ring included), so only a
+structure that holds air there asks the players to dig — never a goal-independent chore that an
+assistant could do without inferring the goal.
 
 A generator is any callable ``(size, rng) -> goal`` with ``rng`` a ``numpy.random.Generator``;
 generators run off the hot path (goal banks are built once), so they use numpy.
@@ -38,11 +40,11 @@ def check_size(size: Size, minimum: Size = (3, 3, 3)) -> Size:
 
 
 def empty_goal(size: Size, *, ground: int = DIRT) -> np.ndarray:
-    """``[X, Y, Z] uint8``: bedrock at ``y = 0``, ``ground`` over the interior of ``y = 1``."""
+    """``[X, Y, Z] uint8``: bedrock at ``y = 0``, ``ground`` over all of ``y = 1``."""
     x, y, z = check_size(size)
     goal = np.zeros((x, y, z), dtype=np.uint8)
     goal[:, 0, :] = BEDROCK
-    goal[1:-1, 1, 1:-1] = ground
+    goal[:, 1, :] = ground
     return goal
 
 
