@@ -121,3 +121,16 @@ def test_report_command_rerenders_and_compares(tmp_path: Path, capsys) -> None: 
     assert "| g/overall | 0 | 0.1 |" in out
     assert all((Path(d) / "report.html").is_file() for d in dirs)
     assert main(["report", str(tmp_path)]) == 2  # not a run folder
+
+
+def test_atomic_writes_get_ordinary_permissions(tmp_path: Path) -> None:
+    """The temp file behind an atomic write is made 0600 by mkstemp; the result must get what
+    ``open()`` would give (a report or viewer page served to others must stay readable)."""
+    import stat
+
+    from alignlab.core import io
+
+    atomic_write_text(tmp_path / "page.html", "<p>hi</p>")
+    mode = stat.S_IMODE((tmp_path / "page.html").stat().st_mode)
+    assert mode == 0o666 & ~io._UMASK
+    assert io._UMASK & 0o044 or mode & 0o044  # readable by others unless the umask forbids it

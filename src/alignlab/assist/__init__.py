@@ -16,6 +16,8 @@ _LAZY = {
     "State": "_env", "init": "_env", "step": "_env", "observe": "_env",
     "legal_action_mask": "_env", "legal_masks": "_env", "goal_percentage": "_env",
     "encode_action": "_env", "decode_action": "_env", "validate_goal": "_env",
+    "LegalMasks": "_env", "packed_masks": "_env", "unpack_masks": "_env",
+    "observe_inventory": "_env",
     # goals
     "random_blob": "_goals", "house": "_houses", "load_house_folder": "_craftassist",
     "GoalBank": "_goal_bank", "build_goal_bank": "_goal_bank", "save_goal_bank": "_goal_bank",
@@ -26,7 +28,8 @@ _LAZY = {
     # standard APIs and looking at games
     "MbagParallelEnv": "_adapters", "MbagAssistantEnv": "_adapters",
     "MbagVectorAssistantEnv": "_adapters", "text_slices": "_render", "save_png": "_render",
-    "episode_json": "_render", "replay": "_render",
+    "episode_json": "_render", "replay": "_render", "episode_html": "_viewer",
+    "save_episode_html": "_viewer", "load_episode": "_viewer",
 }  # fmt: skip
 
 
