@@ -8,7 +8,6 @@ validates an episode file, so a bad file gives one clear error naming the file a
 from __future__ import annotations
 
 import html
-import json
 import math
 import numbers
 import re
@@ -18,7 +17,8 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from alignlab.assist._layout import N_BLOCKS, N_PLAYERS, n_actions
-from alignlab.core import AlignlabError, atomic_write_text
+from alignlab.core import AlignlabError, atomic_write_text, read_json
+from alignlab.core.io import dumps_strict
 
 EPISODE_FORMAT = "alignlab.assist.episode/1"
 TEMPLATE_NAME = "viewer_template.html"
@@ -51,7 +51,7 @@ def save_episode_html(path: str | Path, episode: dict[str, Any], *, title: str =
 def script_json(obj: Any) -> str:
     """JSON that is safe inside a ``<script>`` element: ``<``, ``>`` and ``&`` are escaped as
     ``\\u003c`` etc., so no string can close the element; NaN and infinities become null."""
-    text = json.dumps(_finite(obj), allow_nan=False, separators=(",", ":"), default=_plain)
+    text = dumps_strict(obj, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
@@ -62,15 +62,7 @@ def load_episode(path: str | Path) -> dict[str, Any]:
         AlignlabError: missing file, invalid JSON (with its line), or a field that does not fit
             the episode format (named, with the step index).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise AlignlabError("file not found", file=path)
-    try:
-        episode = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise AlignlabError("not a UTF-8 text file", file=path) from None
-    except json.JSONDecodeError as err:
-        raise AlignlabError(f"invalid JSON ({err.msg})", file=path, line=err.lineno) from None
+    episode = read_json(path)
     validate_episode(episode, file=path)
     return episode  # type: ignore[no-any-return]
 
@@ -184,21 +176,3 @@ def _dims(size: list[int]) -> str:
 def _short(v: Any, limit: int = 60) -> str:
     text = repr(v)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _finite(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    if hasattr(obj, "tolist"):  # numpy scalars and arrays
-        return _finite(obj.tolist())
-    return obj
-
-
-def _plain(obj: Any) -> Any:
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")

@@ -51,9 +51,14 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> None:
-    """Strict JSON (NaN and infinities become null, so any JSON reader can load it)."""
-    text = json.dumps(_finite(obj), indent=2, default=_json_default, allow_nan=False)
-    atomic_write_text(path, text + "\n")
+    """Strict JSON (see ``dumps_strict``), written atomically."""
+    atomic_write_text(path, dumps_strict(obj, indent=2) + "\n")
+
+
+def dumps_strict(obj: Any, **kwargs: Any) -> str:
+    """``json.dumps`` that any JSON reader can load: NaN and infinities become null, numpy
+    scalars and arrays and paths become plain JSON; ``kwargs`` go to ``json.dumps``."""
+    return json.dumps(_finite(obj), default=_json_default, allow_nan=False, **kwargs)
 
 
 def _finite(obj: Any) -> Any:
@@ -63,6 +68,8 @@ def _finite(obj: Any) -> Any:
         return {k: _finite(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_finite(v) for v in obj]
+    if hasattr(obj, "tolist"):  # numpy arrays and scalars, whose NaNs json.dumps would keep
+        return _finite(obj.tolist())
     return obj
 
 
@@ -110,6 +117,8 @@ def read_json(path: str | Path) -> Any:
         raise AlignlabError("file not found", file=path)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise AlignlabError("not a UTF-8 text file", file=path) from None
     except json.JSONDecodeError as err:
         raise AlignlabError(f"invalid JSON ({err.msg})", file=path, line=err.lineno) from None
 
