@@ -93,3 +93,35 @@ def test_killed_extraction_resumes_from_committed_chunks(tmp_path: Path) -> None
     f = again.extract(texts)
     assert f.n_computed == 4 and fresh.seen == 4 + 1  # 4 left to do (+1 probe for the layout)
     np.testing.assert_allclose(f.emb[:, 0], [len(t) for t in texts])
+
+
+class _PoolingLM(_FakeLM):
+    """Mean and last pooling give different vectors, so a mix-up shows."""
+
+    def features(self, texts, poolings=("mean",)):  # type: ignore[no-untyped-def]
+        fb = super().features(texts, poolings)
+        fb.pooled = {p: fb.pooled[p] + (100.0 if p == "last" else 0.0) for p in poolings}
+        return fb
+
+
+def test_one_forward_caches_mean_and_last(tmp_path: Path) -> None:
+    lm = _PoolingLM(True)
+    texts = ["alpha", "banana", "cab"]
+    cache = tmp_path / "c.sqlite"
+    mean = FeatureExtractor(FeatureSpec("m", "mean", 8), cache_path=cache, loader=lambda s: lm)
+    f_mean = mean.extract(texts)
+    assert lm.seen == len(texts) + 1  # texts + the layout probe
+    loads = []
+
+    def loader(spec):  # type: ignore[no-untyped-def]
+        loads.append(spec)
+        return lm
+
+    last = FeatureExtractor(FeatureSpec("m", "last", 8), cache_path=cache, loader=loader)
+    f_last = last.extract(texts)
+    assert loads == [] and f_last.n_computed == 0  # served from the first pass's cache
+    np.testing.assert_allclose(f_last.emb, f_mean.emb + 100.0)
+    np.testing.assert_allclose(f_last.nll, f_mean.nll)
+    # a different token cap is a different feature: it is computed, not shared
+    other = FeatureExtractor(FeatureSpec("m", "last", 16), cache_path=cache, loader=lambda s: lm)
+    assert other.extract(texts).n_computed == len(texts)

@@ -1,7 +1,9 @@
 """Feature extraction for monitors, with an on-disk cache keyed by (model, pooling, text hash).
 
 Models load lazily: a re-run whose texts are all cached never loads a model, which is what
-makes a cached bench nearly free.
+makes a cached bench nearly free. One forward pass pools its hidden states every way in
+:data:`SHARED_POOLINGS` and caches each, so comparing mean and last-token pooling of the same
+model costs one extraction, not two.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import numpy as np
 
 from alignlab.core import ArrayCache, default_cache_dir, sha256_text, track
 
+SHARED_POOLINGS = ("mean", "last")
+
 
 @dataclass(frozen=True)
 class FeatureSpec:
@@ -28,6 +32,10 @@ class FeatureSpec:
 
     def key(self, text: str) -> str:
         return f"{self.model}|{self.pooling}|{self.max_tokens}|{sha256_text(text)}"
+
+    def meta_key(self) -> str:
+        """Cache key of ``[has NLL columns, parameter count]`` for this spec."""
+        return f"{self.model}|{self.pooling}|{self.max_tokens}|__meta__"
 
 
 @dataclass(frozen=True)
@@ -81,11 +89,21 @@ class FeatureExtractor:
             self._model = self._loader(self.spec)
         return self._model
 
-    def _compute(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
+    def _poolings(self) -> tuple[str, ...]:
+        """The spec's pooling first, then the others one forward pass gives for free."""
+        if self._cache is None:
+            return (self.spec.pooling,)
+        return (self.spec.pooling, *(p for p in SHARED_POOLINGS if p != self.spec.pooling))
+
+    def _sibling(self, pooling: str) -> FeatureSpec:
+        return FeatureSpec(self.spec.model, pooling, self.spec.max_tokens)
+
+    def _compute(self, texts: Sequence[str]) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """``({pooling: [n, d] float32}, [n, 2] NLL + entropy or None)``."""
         model = self.model
         if hasattr(model, "features"):
-            fb = model.features(list(texts), poolings=(self.spec.pooling,))
-            emb = np.asarray(fb.pooled[self.spec.pooling], dtype=np.float32)
+            fb = model.features(list(texts), poolings=self._poolings())
+            emb = {p: np.asarray(v, dtype=np.float32) for p, v in fb.pooled.items()}
             nll = None
             if fb.mean_nll is not None:
                 ent = fb.mean_entropy if fb.mean_entropy is not None else np.zeros_like(fb.mean_nll)
@@ -94,7 +112,7 @@ class FeatureExtractor:
                 # unsurprising rather than dropping the row
                 nll = np.nan_to_num(nll, nan=0.0)
             return emb, nll
-        return np.asarray(model.encode(list(texts)), dtype=np.float32), None
+        return {self.spec.pooling: np.asarray(model.encode(list(texts)), dtype=np.float32)}, None
 
     def extract(self, texts: Sequence[str]) -> Features:
         """Features for ``texts`` in order; duplicates and cached texts are computed once.
@@ -110,11 +128,14 @@ class FeatureExtractor:
         missing = sorted(todo.items(), key=lambda kt: (len(kt[1]), kt[0]))
         chunks = [missing[i : i + self.chunk] for i in range(0, len(missing), self.chunk)]
         for part in track(chunks, total=len(chunks), desc=f"features {self.spec.model}"):
-            emb, nll = self._compute([t for _, t in part])
-            new = {}
-            for i, (k, _) in enumerate(part):
-                # one cached vector per text: [emb..., nll, entropy] or [emb...]
-                new[k] = emb[i] if nll is None else np.r_[emb[i], nll[i]].astype(np.float32)
+            embs, nll = self._compute([t for _, t in part])
+            new: dict[str, np.ndarray] = {}
+            for pooling, emb in embs.items():
+                spec = self._sibling(pooling)
+                for i, (_, text) in enumerate(part):
+                    # one cached vector per text: [emb..., nll, entropy] or [emb...]
+                    v = emb[i] if nll is None else np.r_[emb[i], nll[i]].astype(np.float32)
+                    new[spec.key(text)] = v
             if self._cache is not None:
                 self._cache.put_many(new)
             found.update(new)
@@ -126,7 +147,7 @@ class FeatureExtractor:
 
     def _meta(self) -> tuple[bool, int]:
         """(vectors carry NLL columns, model parameter count), cached so hits never load a model."""
-        key = f"{self.spec.model}|{self.spec.pooling}|{self.spec.max_tokens}|__meta__"
+        key = self.spec.meta_key()
         if self._cache is not None:
             got = self._cache.get_many([key])
             if key in got:
@@ -137,5 +158,7 @@ class FeatureExtractor:
         )
         n_params = int(getattr(model, "n_params", 0))
         if self._cache is not None:
-            self._cache.put_many({key: np.array([int(has_nll), n_params], dtype=np.int64)})
+            meta = np.array([int(has_nll), n_params], dtype=np.int64)
+            poolings = self._poolings() if hasattr(model, "features") else (self.spec.pooling,)
+            self._cache.put_many({self._sibling(p).meta_key(): meta for p in poolings})
         return has_nll, n_params
