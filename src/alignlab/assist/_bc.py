@@ -1,5 +1,6 @@
-"""A behaviour-cloned simulated human (issue 3): record the heuristic human, fit a small 3D-conv
-policy to its actions, save and load it.
+"""A behaviour-cloned simulated human: record the heuristic human, fit a small 3D-conv
+policy to its actions, save and load it. (AssistanceZero, arXiv 2504.07091, clones real human
+play instead; a clone of the heuristic gives the same kind of learned, imperfect human offline.)
 
 Recording: the human plays alone (the assistant always NOOPs); one episode is a ``lax.scan``
 over the horizon and episodes run under ``jax.vmap`` (as in ``_rollout.py``). The human samples

@@ -1,4 +1,5 @@
-"""CraftAssist house schematics as goals, with MBAG's transforms (PAPERS.md §4).
+"""CraftAssist house schematics as goals, with the transforms of MBAG
+(AssistanceZero, arXiv 2504.07091).
 
 A schematic is ``[y, x, z, 2]`` integers: Minecraft block id and meta ("data") value, as stored
 in ``houses/<subset>/<house>/schematic.npy`` of the CraftAssist corpus. Two JSON maps turn a

@@ -1,4 +1,5 @@
-"""The building assistance game (MBAG, PAPERS.md §4) as pure JAX functions over a frozen state.
+"""The building assistance game (MBAG of AssistanceZero, arXiv 2504.07091) as pure JAX
+functions over a frozen state.
 
 pgx style: ``init``, ``step``, ``observe`` and the legality masks are pure functions of a
 ``State`` pytree with fixed shapes, ``jax.jit``-able with the ``EnvConfig`` static and

@@ -1,11 +1,11 @@
 """Goal arrays for the building assistance game, and the simplest generator (random blobs).
 
 A goal is ``[X, Y, Z] uint8`` in the full env size (block ids of ``_layout``): bedrock in the
-whole ``y = 0`` layer, the structure inside the interior ``[1:X-1, 1:Y-1, 1:Z-1]`` (MBAG, PAPERS.md
-§4, generates goals at ``(X-2, Y-2, Z-2)`` and writes them there). ``y = 1`` is the dirt layer at
-reset; the goal keeps it as ground outside the structure (the border ring included), so only a
-structure that holds air there asks the players to dig — never a goal-independent chore that an
-assistant could do without inferring the goal.
+whole ``y = 0`` layer, the structure inside the interior ``[1:X-1, 1:Y-1, 1:Z-1]`` (MBAG, the
+game of AssistanceZero, arXiv 2504.07091, generates goals at ``(X-2, Y-2, Z-2)`` and writes them
+there). ``y = 1`` is the dirt layer at reset; the goal keeps it as ground outside the structure
+(the border ring included), so only a structure that holds air there asks the players to dig —
+never a goal-independent chore that an assistant could do without inferring the goal.
 
 A generator is any callable ``(size, rng) -> goal`` with ``rng`` a ``numpy.random.Generator``;
 generators run off the hot path (goal banks are built once), so they use numpy.

@@ -1,4 +1,5 @@
-"""Procedural houses: the hand-made-house goal family of MBAG (PAPERS.md §4), randomised.
+"""Procedural houses: the hand-made-house goal family of MBAG (AssistanceZero,
+arXiv 2504.07091), randomised.
 
 ``house(size, rng)`` draws a footprint and wall height that fit the interior, then builds: a
 floor in the dirt layer (or bare ground), walls of one material with log (or other) corners

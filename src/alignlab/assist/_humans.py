@@ -1,4 +1,5 @@
-"""Goal-aware heuristic simulated human for the building assistance game (PAPERS.md §4).
+"""Goal-aware heuristic simulated human for the building assistance game (MBAG;
+AssistanceZero, arXiv 2504.07091).
 
 The human sees the goal (observation channels 2-3) and builds bottom-up: it breaks wrong
 blocks and places goal blocks within reach of its eye, lowest layer first, and moves toward

@@ -1,6 +1,7 @@
-"""Stable layouts of the building assistance game (MBAG, PAPERS.md §4): block ids, the flat
-action space, observation channels. Every other assist module imports these; changing them
-breaks saved goal banks, recorded trajectories and trained networks.
+"""Stable layouts of the building assistance game (MBAG of AssistanceZero,
+arXiv 2504.07091): block ids, the flat action space, observation channels. Every other assist
+module imports these; changing them breaks saved goal banks, recorded trajectories and trained
+networks.
 
 Coordinates are ``(x, y, z)`` with ``y`` vertical; a voxel's flat index is
 ``v = (x * Y + y) * Z + z`` and ``V = X * Y * Z``.

@@ -2,7 +2,8 @@
 
 - :class:`TextEncoder`, :class:`CausalLM`, :class:`ChatBackend`: the protocols systems use.
 - Bundled offline models: :func:`minilm`, :func:`smollm2`, :func:`wordllama_encoder`.
-- Any transformers model: :func:`load_hf`, :class:`HFEncoder`, :class:`HFCausalLM`.
+- Any transformers model: :func:`load_hf`, :class:`HFEncoder`, :class:`HFCausalLM`;
+  :func:`hub_load_error` turns a failed transformers load into a clear error.
 - OpenAI-compatible servers: :class:`OpenAIChat`.
 - Tiny random models built in code for tests: :func:`tiny_lm`, :func:`tiny_encoder`, ...
 - One-string specs: :func:`load_encoder`, :func:`load_causal_lm`, :data:`MODEL_SPECS`.
@@ -17,7 +18,14 @@ from alignlab.models._bundled import (
     smollm2_cache_dir,
     wordllama_encoder,
 )
-from alignlab.models._hf import POOLINGS, FeatureBatch, HFCausalLM, HFEncoder, load_hf
+from alignlab.models._hf import (
+    POOLINGS,
+    FeatureBatch,
+    HFCausalLM,
+    HFEncoder,
+    hub_load_error,
+    load_hf,
+)
 from alignlab.models._openai import OpenAIChat
 from alignlab.models._protocols import CausalLM, ChatBackend, Completion, Message, TextEncoder
 from alignlab.models._specs import MODEL_SPECS, ModelSpec, load_causal_lm, load_encoder
@@ -44,6 +52,7 @@ __all__ = [
     "OpenAIChat",
     "TextEncoder",
     "WordLlamaEncoder",
+    "hub_load_error",
     "load_causal_lm",
     "load_encoder",
     "load_hf",

@@ -361,3 +361,9 @@ def _load_error(name: str, local: Path, err: Exception) -> AlignlabError:
             field="model",
         )
     return AlignlabError(f"cannot load model '{name}': {err}", field="model")
+
+
+hub_load_error = _load_error
+"""``hub_load_error(name, local, err) -> AlignlabError``: the clear error for a failed
+transformers load of ``name`` (a local folder ``local`` or a hub id), naming offline mode when
+the hub was unreachable. Raise it ``from err``."""

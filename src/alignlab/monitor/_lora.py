@@ -37,7 +37,7 @@ from alignlab.monitor._lora_train import (
 )
 
 if TYPE_CHECKING:
-    from alignlab.models._hf import HFCausalLM
+    from alignlab.models import HFCausalLM
 
 _FORMAT = "alignlab.LoraGuard/1"
 _HEAD_NAMES = ("score", "classifier")
@@ -60,7 +60,7 @@ def _load_base(base: str | Callable[[], tuple[Any, Any]], seed: int) -> tuple[An
     if callable(base):
         model, tok = base()
     elif base == "tiny":
-        from alignlab.models._tiny import tiny_seq_classifier_model, tiny_tokenizer
+        from alignlab.models import tiny_seq_classifier_model, tiny_tokenizer
 
         tok = tiny_tokenizer()
         # seed 0 always: the base stands in for pretrained weights, the same in fit and load
@@ -86,7 +86,7 @@ def _smollm2_classifier() -> tuple[Any, Any]:
     ``lm_head.weight``, which a sequence-classifier load would miss (random embeddings)."""
     from transformers import AutoModelForSequenceClassification
 
-    from alignlab.models._bundled import smollm2
+    from alignlab.models import smollm2
 
     lm = smollm2()
     config = copy.deepcopy(lm.model.config)
@@ -101,7 +101,7 @@ def _smollm2_classifier() -> tuple[Any, Any]:
 def _from_pretrained(src: str, spec: str) -> tuple[Any, Any]:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from alignlab.models._hf import _load_error
+    from alignlab.models import hub_load_error
 
     kw: dict[str, Any] = {"num_labels": 2}
     if torch.cuda.is_available():
@@ -110,7 +110,7 @@ def _from_pretrained(src: str, spec: str) -> tuple[Any, Any]:
         tok = AutoTokenizer.from_pretrained(src)
         model = AutoModelForSequenceClassification.from_pretrained(src, **kw)
     except Exception as err:  # noqa: BLE001 - transformers raises OSError/ValueError/hub errors
-        raise _load_error(spec, Path(src).expanduser(), err) from err
+        raise hub_load_error(spec, Path(src).expanduser(), err) from err
     return model, tok
 
 
@@ -329,7 +329,7 @@ def finetune_causal_lm(lm: HFCausalLM, texts: Sequence[str], *, r: int = 8, alph
     """
     from peft import LoraConfig, TaskType, get_peft_model
 
-    from alignlab.models._hf import HFCausalLM
+    from alignlab.models import HFCausalLM
 
     if len(texts) == 0:
         raise AlignlabError("no training texts", field="texts")

@@ -37,8 +37,7 @@ import numpy as np
 from alignlab.core import AlignlabError, track
 
 if TYPE_CHECKING:
-    from alignlab.models._hf import HFCausalLM
-    from alignlab.models._protocols import ChatBackend, Message
+    from alignlab.models import ChatBackend, HFCausalLM, Message
 
 FirstTokenLogprobs = Callable[[list["Message"]], dict[str, float]]
 """Maps a chat to ``{token: natural-log probability}`` for the top-k first generated tokens."""
@@ -152,7 +151,7 @@ class ZeroShotGuard:
 
 
 def hf_first_token_logprobs(lm: HFCausalLM, top_k: int = 20) -> FirstTokenLogprobs:
-    """Adapter for a local :class:`~alignlab.models._hf.HFCausalLM` (chat template applied)."""
+    """Adapter for a local :class:`~alignlab.models.HFCausalLM` (chat template applied)."""
 
     def fn(messages: list[Message]) -> dict[str, float]:
         return dict(lm.first_token_logprobs(messages, top_k=top_k))
