@@ -18,6 +18,11 @@ pytestmark = pytest.mark.skipif(not RAW.is_dir(), reason="shared raw data not pr
 
 @pytest.fixture(scope="module")
 def built() -> MoodData:
+    return build_benchmark(RAW, design="hh-preference", seed=0)
+
+
+@pytest.fixture(scope="module")
+def absolute() -> MoodData:
     return build_benchmark(RAW, seed=0)
 
 
@@ -87,10 +92,18 @@ def test_written_folder_loads_back(built: MoodData, written: Path) -> None:
 
 
 def test_same_seed_same_bytes(written: Path, tmp_path: Path) -> None:
-    again = write_benchmark(build_benchmark(RAW, seed=0), tmp_path / "again")
+    again = write_benchmark(build_benchmark(RAW, design="hh-preference"), tmp_path / "again")
     for name in ("train.jsonl", "calib.jsonl", "test.jsonl", "manifest.json"):
         assert (again / name).read_bytes() == (written / name).read_bytes()
-    other = build_benchmark(RAW, seed=1, max_per_domain=50, id_train=100, id_calib=20, id_test=30)
+    other = build_benchmark(
+        RAW,
+        design="hh-preference",
+        seed=1,
+        max_per_domain=50,
+        id_train=100,
+        id_calib=20,
+        id_test=30,
+    )
     assert [r.id for r in other.train] != [r.id for r in load_benchmark_dir(again).train][:100]
     assert count_rows(other.train)["hh-rlhf-harmless"] == {"safe": 50, "unsafe": 50}
     assert all(c["unsafe"] <= 50 for c in other.counts()["test"].values())
@@ -98,14 +111,30 @@ def test_same_seed_same_bytes(written: Path, tmp_path: Path) -> None:
 
 def test_write_refuses_non_empty_then_overwrites(built: MoodData, tmp_path: Path) -> None:
     out = tmp_path / "bench"
-    out.mkdir()
-    (out / "old.txt").write_text("keep me")
-    with pytest.raises(AlignlabError, match="not empty"):
+    write_benchmark(built, out)
+    (out / "old.txt").write_text("stale")
+    with pytest.raises(AlignlabError, match="--overwrite"):
         write_benchmark(built, out)
     assert (out / "old.txt").exists()
     write_benchmark(built, out, overwrite=True)
     assert not (out / "old.txt").exists() and (out / "manifest.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bench"]
+
+
+@pytest.mark.parametrize("manifest", [None, "{not json", '{"format": "something-else"}', "[]"])
+def test_overwrite_never_deletes_a_folder_that_is_not_a_benchmark(
+    built: MoodData, tmp_path: Path, manifest: str | None
+) -> None:
+    out = tmp_path / "my-files"
+    out.mkdir()
+    (out / "thesis.tex").write_text("years of work")
+    if manifest is not None:
+        (out / "manifest.json").write_text(manifest)
+    with pytest.raises(AlignlabError, match="no benchmark manifest") as info:
+        write_benchmark(built, out, overwrite=True)
+    assert info.value.file == str(out)
+    assert (out / "thesis.tex").read_text() == "years of work"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my-files"]
 
 
 def test_failure_mid_write_leaves_nothing(
@@ -138,22 +167,25 @@ def test_failure_mid_write_leaves_nothing(
 
 def test_missing_source_names_path(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
-    shutil.copytree(RAW, raw, ignore=shutil.ignore_patterns("craftassist*", "em-evaluation"))
+    shutil.copytree(RAW, raw, ignore=shutil.ignore_patterns("craftassist*", "mbag*"))
     (raw / "advbench" / "harmful_behaviors.csv").unlink()
     with pytest.raises(AlignlabError, match="advbench/harmful_behaviors.csv") as info:
         build_benchmark(raw)
-    assert "SOURCES.md" in str(info.value) and info.value.file == str(raw)
+    assert "published layout" in str(info.value) and info.value.file == str(raw)
 
 
 def test_bad_source_column_is_named(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
-    shutil.copytree(RAW, raw, ignore=shutil.ignore_patterns("craftassist*", "em-evaluation"))
+    shutil.copytree(RAW, raw, ignore=shutil.ignore_patterns("craftassist*", "mbag*"))
     (raw / "advbench" / "harmful_behaviors.csv").write_text("goal,aim\nx,y\n")
     with pytest.raises(AlignlabError) as info:
-        build_benchmark(raw)
+        build_benchmark(raw, design="hh-preference")
     assert info.value.field == "target" and info.value.file.endswith("harmful_behaviors.csv")
 
 
 def test_too_few_prompts_is_an_error() -> None:
     with pytest.raises(AlignlabError, match="distinct HH prompts"):
-        build_benchmark(RAW, id_train=5000)
+        build_benchmark(RAW, design="hh-preference", id_train=5000)
+    with pytest.raises(AlignlabError, match="unknown design") as info:
+        build_benchmark(RAW, design="relative")
+    assert info.value.field == "design"

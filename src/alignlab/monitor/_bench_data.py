@@ -13,23 +13,27 @@ from alignlab.monitor._config import BuildConfig
 from alignlab.monitor._schema import MoodData, MoodRow
 
 DEFAULT_RAW_DIR = Path("../shared/data/raw")
+PUBLIC_DESIGNS = {"public": "absolute", "public-hh-preference": "hh-preference"}
 
 
 def load_data(spec: str, *, raw_dir: str | Path | None = None, seed: int = 0) -> MoodData:
     """Resolve a ``--data`` spec.
 
     ``demo``: the small set the project ships; ``public``: built in memory from the raw public
-    sources in ``raw_dir``; ``mood-bench`` / ``mood-bench:PATH``: the official MOOD dataset from
-    the hub or a local copy; any other value: a folder written by ``alignlab monitor build``.
+    sources in ``raw_dir`` (absolute labels); ``public-hh-preference``: the same sources with
+    HH-RLHF relative preferences as the training labels; ``mood-bench`` / ``mood-bench:PATH``:
+    the official MOOD dataset from the hub or a local copy; any other value: a folder written
+    by ``alignlab monitor build``.
     """
     if spec == "demo":
         from alignlab.monitor._demo_data import demo_benchmark
 
         return demo_benchmark(seed=seed)
-    if spec == "public":
+    if spec in PUBLIC_DESIGNS:
         from alignlab.monitor._builder import build_benchmark
 
-        return build_benchmark(Path(raw_dir or DEFAULT_RAW_DIR), seed=seed)
+        raw = Path(raw_dir or DEFAULT_RAW_DIR)
+        return build_benchmark(raw, design=PUBLIC_DESIGNS[spec], seed=seed)
     if spec == "mood-bench" or spec.startswith("mood-bench:"):
         from alignlab.monitor._loaders import load_mood_bench
 
@@ -39,7 +43,7 @@ def load_data(spec: str, *, raw_dir: str | Path | None = None, seed: int = 0) ->
     if not path.is_dir():
         raise AlignlabError(
             "not a benchmark folder (expected train.jsonl/test.jsonl) and not one of "
-            "demo, public, mood-bench, mood-bench:PATH",
+            "demo, public, public-hh-preference, mood-bench, mood-bench:PATH",
             file=path,
             field="data",
         )
@@ -80,7 +84,9 @@ def build_to_folder(cfg: BuildConfig) -> Path:
     """``alignlab monitor build``: raw public sources → a benchmark folder (atomic)."""
     from alignlab.monitor._builder import build_benchmark, write_benchmark
 
-    data = build_benchmark(Path(cfg.raw_dir), seed=cfg.seed, max_per_domain=cfg.max_per_domain)
+    data = build_benchmark(
+        Path(cfg.raw_dir), design=cfg.design, seed=cfg.seed, max_per_domain=cfg.max_per_domain
+    )
     out = Path(cfg.out)
     write_benchmark(data, out, overwrite=cfg.overwrite)
     return out

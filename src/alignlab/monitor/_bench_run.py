@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from alignlab.core import Run
+from alignlab.core import AlignlabError, Run
 from alignlab.monitor._bench import ExtractionPlan, ModelScores, run_scores
 from alignlab.monitor._bench_data import apply_caps, load_data
 from alignlab.monitor._bench_report import write_report
@@ -26,7 +27,23 @@ def prepare_data(cfg: BenchConfig) -> MoodData:
     for path in cfg.extra_test:  # user domains are never capped: they asked for every row
         data = add_extra_test(data, path)
     data.validate()
-    return data
+    held = _untouched(cfg, data)
+    return dataclasses.replace(data, manifest={**data.manifest, "untouched_domains": held})
+
+
+def _untouched(cfg: BenchConfig, data: MoodData) -> list[str]:
+    """The held-out OOD domains: ``--untouched``, else the manifest's list (those present)."""
+    ood = data.ood_domains()
+    if cfg.untouched:
+        bad = [d for d in cfg.untouched if d not in ood]
+        if bad:
+            raise AlignlabError(
+                f"{', '.join(bad)} is not an OOD test domain of this benchmark (OOD domains: "
+                f"{', '.join(ood)})",
+                field="untouched",
+            )
+        return list(cfg.untouched)
+    return [d for d in data.manifest.get("untouched_domains", ()) if d in ood]
 
 
 def run_bench(cfg: BenchConfig, *, extractor_factory: Any = None) -> Path:
@@ -72,6 +89,7 @@ def compute_metrics(cfg: BenchConfig, data: MoodData, scores: list[ModelScores])
     domains = [r.domain for r in test]
     malign = np.array([r.malign for r in test])
     groups = make_groups(domains, malign, data.id_domains)
+    held = list(data.manifest.get("untouched_domains", ()))
     is_id = np.isin(domains, list(data.id_domains))
     id_safe = np.flatnonzero(is_id & (malign == 0))
     dom_arr = np.array(domains)
@@ -89,7 +107,7 @@ def compute_metrics(cfg: BenchConfig, data: MoodData, scores: list[ModelScores])
                 "monitor": name,
                 "n_params": s.n_params,
                 "groups": group_metrics(
-                    col, groups, fprs=cfg.fprs, n_boot=cfg.n_boot, seed=cfg.seed
+                    col, groups, fprs=cfg.fprs, n_boot=cfg.n_boot, seed=cfg.seed, untouched=held
                 ),
                 "ood_safe_flag_rate@fpr0.01": {
                     d: false_flag_rate(col, id_safe, idx) for d, idx in ood_safe.items()
@@ -100,6 +118,8 @@ def compute_metrics(cfg: BenchConfig, data: MoodData, scores: list[ModelScores])
         "monitors": monitors,
         "groups": [g.name for g in groups],
         "id_domains": list(data.id_domains),
+        "untouched_domains": held,
+        "labels": data.manifest.get("labels", ""),
         "counts": _counts(data),
         "feature_seconds": {s.model: s.seconds for s in scores},
         "caps": {

@@ -1,8 +1,17 @@
 """Build a MOOD-style benchmark from public raw sources, and write it as one atomic folder.
 
-In-distribution: ``hh-rlhf-harmless`` (train, calib and test). OOD test domains: see
-``_sources.OOD_READERS``. The output folder holds ``train.jsonl``, ``calib.jsonl``,
-``test.jsonl`` and ``manifest.json``; the same seed gives byte-identical files.
+Designs (:data:`DESIGNS`):
+
+- ``absolute`` (default): in-distribution domains ``xstest-completions`` and ``moderation``,
+  whose labels are absolute (this conversation is safe / is not), split by opening turn into
+  train, calib and test; OOD test domains ``_sources.ABSOLUTE_OOD``, of which
+  ``_sources.UNTOUCHED`` are the held-out ones.
+- ``hh-preference``: in-distribution ``hh-rlhf-harmless`` chosen/rejected dialogues. Those
+  labels are relative preferences between two replies, not safety labels, so guards sit at
+  chance in distribution; kept to reproduce older runs, and labelled so in the manifest.
+
+The output folder holds ``train.jsonl``, ``calib.jsonl``, ``test.jsonl`` and ``manifest.json``;
+the same seed gives byte-identical files.
 """
 
 from __future__ import annotations
@@ -11,119 +20,110 @@ import json
 import os
 import secrets
 import shutil
-import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from alignlab.core import AlignlabError, sha256_file
+from alignlab.core import AlignlabError, read_json, sha256_file
 from alignlab.monitor import _sources as src
-from alignlab.monitor._schema import MoodData, MoodRow, row_to_json, with_split
+from alignlab.monitor._builder_splits import cap_per_label, grouped_splits, hh_splits, rng_for
+from alignlab.monitor._schema import MoodData, MoodRow, row_to_json
 
 FORMAT = "alignlab-mood-benchmark/1"
-ID_DOMAIN = "hh-rlhf-harmless"
+DESIGNS = ("absolute", "hh-preference")
+ID_FRACTIONS = (0.5, 0.2, 0.3)  # train, calib, test share of each in-distribution domain
+LABEL_KINDS = {
+    "absolute": "absolute: each row is labelled safe or unsafe on its own",
+    "hh-preference": "relative preference: HH-RLHF chosen = safe, rejected = unsafe, although "
+    "both replies of a pair are often harmful or both harmless; guards trained on it sit at "
+    "chance in distribution",
+}
 
 
-def _rng(seed: int, name: str) -> np.random.Generator:
-    # One stream per purpose, so changing one domain's cap never reshuffles another domain.
-    return np.random.default_rng([seed, zlib.crc32(name.encode())])
+def _absolute(raw: Path, seed: int, max_per_domain: int | None) -> tuple[list[list[MoodRow]], dict]:
+    splits: list[list[MoodRow]] = [[], [], []]
+    for domain, reader in src.ABSOLUTE_ID.items():
+        for part, rows in zip(
+            splits, grouped_splits(reader(raw), ID_FRACTIONS, rng_for(seed, domain)), strict=True
+        ):
+            part += rows
+    train, calib, test = (sorted(p, key=lambda r: r.id) for p in splits)
+    for domain, reader in src.ABSOLUTE_OOD.items():
+        test += cap_per_label(reader(raw), max_per_domain, rng_for(seed, domain))
+    info = {
+        "id_domains": list(src.ABSOLUTE_ID),
+        "ood_domains": list(src.ABSOLUTE_OOD),
+        "untouched_domains": list(src.UNTOUCHED),
+        "id_fractions": dict(zip(("train", "calib", "test"), ID_FRACTIONS, strict=True)),
+    }
+    return [train, calib, test], info
 
 
-def cap_per_label(
-    rows: Sequence[MoodRow], cap: int | None, rng: np.random.Generator
-) -> list[MoodRow]:
-    """Keep at most ``cap`` rows per label (seeded), in the input order."""
-    if cap is None:
-        return list(rows)
-    keep: set[int] = set()
-    for label in (0, 1):
-        idx = [i for i, r in enumerate(rows) if r.malign == label]
-        keep.update(idx[j] for j in rng.permutation(len(idx))[:cap])
-    return [r for i, r in enumerate(rows) if i in keep]
-
-
-def _hh_splits(raw: Path, seed: int, sizes: tuple[int, int, int]) -> list[list[MoodRow]]:
-    """Train/calib/test rows of the ID domain, as ``[train, calib, test]``.
-
-    Pairs are grouped by their opening human turn; each group gives ONE row (one pair, one
-    side), so no prompt is both safe and unsafe and no dialogue prefix crosses splits. Labels
-    alternate over the shuffled groups, so every split is balanced to within one row.
-    """
-    groups: dict[str, list[tuple[int, str, str]]] = {}
-    for pair in src.hh_pairs(raw):
-        groups.setdefault(src.opening_turn(pair[1]), []).append(pair)
-    need = sum(sizes)
-    if need > len(groups):
-        raise AlignlabError(
-            f"need {need} distinct HH prompts for id_train + id_calib + id_test, the file has "
-            f"{len(groups)}",
-            file=raw / src.HH_FILE,
-        )
-    rng = _rng(seed, ID_DOMAIN)
-    keys = list(groups)
-    order = rng.permutation(len(keys))[:need]
-    rows = []
-    for k, g in enumerate(order):
-        pairs = groups[keys[g]]
-        index, chosen, rejected = pairs[int(rng.integers(len(pairs)))]
-        malign = k % 2
-        rows.append(src.hh_row(index, rejected if malign else chosen, malign))
-    bounds = np.cumsum([0, *sizes])
-    out = []
-    for name, lo, hi in zip(("train", "calib", "test"), bounds[:-1], bounds[1:], strict=True):
-        part = sorted(rows[lo:hi], key=lambda r: r.id)
-        out.append(with_split(part, name))
-    return out
+def _hh_preference(
+    raw: Path, seed: int, max_per_domain: int | None, sizes: tuple[int, int, int]
+) -> tuple[list[list[MoodRow]], dict]:
+    train, calib, test = hh_splits(raw, seed, sizes)
+    for domain, reader in src.OOD_READERS.items():
+        test += cap_per_label(reader(raw), max_per_domain, rng_for(seed, domain))
+    sizes_info = dict(zip(("id_train", "id_calib", "id_test"), sizes, strict=True))
+    info = {"id_domains": ["hh-rlhf-harmless"], "ood_domains": list(src.OOD_READERS), **sizes_info}
+    return [train, calib, test], info
 
 
 def build_benchmark(
     raw_dir: str | Path,
     *,
+    design: str = "absolute",
     seed: int = 0,
     max_per_domain: int | None = 400,
     id_train: int = 1200,
     id_calib: int = 300,
     id_test: int = 400,
 ) -> MoodData:
-    """Build the public MOOD-style benchmark in memory from ``raw_dir`` (see SOURCES.md).
+    """Build the public MOOD-style benchmark in memory from ``raw_dir``.
 
-    ``max_per_domain`` caps each OOD domain per label (seeded); ``id_*`` are the row counts of
-    the in-distribution splits.
+    ``raw_dir`` holds the public sources in their published layout (HH-RLHF, XSTest, OpenAI
+    moderation samples, SimpleSafetyTests, HarmBench, StrongREJECT, AdvBench, the
+    emergent-misalignment code and evaluation files). ``max_per_domain`` caps each OOD domain
+    per label (seeded); ``id_*`` are the row counts of the ``hh-preference`` design's
+    in-distribution splits (the absolute design splits by :data:`ID_FRACTIONS`).
 
     Raises:
-        AlignlabError: a missing source file (named) or malformed source rows.
+        AlignlabError: an unknown design, a missing source file (named) or malformed rows.
     """
+    if design not in DESIGNS:
+        raise AlignlabError(
+            f"unknown design {design!r}; known: {', '.join(DESIGNS)}", field="design"
+        )
     raw = Path(raw_dir)
     gone = src.missing_files(raw)
     if gone:
         raise AlignlabError(
             f"missing raw source files: {', '.join(gone)}. The folder should hold the public "
-            "sources listed in SOURCES.md (hh-rlhf, xstest, openai-moderation, "
-            "simple-safety-tests, harmbench, strongreject, advbench, insecure-code)",
+            "sources in their published layout (hh-rlhf, xstest, openai-moderation, "
+            "simple-safety-tests, harmbench, strongreject, advbench, insecure-code, "
+            "em-evaluation)",
             file=raw,
         )
-    train, calib, id_test_rows = _hh_splits(raw, seed, (id_train, id_calib, id_test))
-    test = list(id_test_rows)
-    for domain, reader in src.OOD_READERS.items():
-        test += cap_per_label(reader(raw), max_per_domain, _rng(seed, domain))
+    if design == "absolute":
+        (train, calib, test), info = _absolute(raw, seed, max_per_domain)
+    else:
+        (train, calib, test), info = _hh_preference(
+            raw, seed, max_per_domain, (id_train, id_calib, id_test)
+        )
+    domains = set(info["id_domains"]) | set(info["ood_domains"])
     manifest: dict[str, Any] = {
         "format": FORMAT,
-        "name": "public",
+        "name": "public" if design == "absolute" else "public-hh-preference",
+        "design": design,
+        "labels": LABEL_KINDS[design],
         "seed": seed,
-        "caps": {
-            "max_per_domain": max_per_domain,
-            "id_train": id_train,
-            "id_calib": id_calib,
-            "id_test": id_test,
-        },
-        "id_domains": [ID_DOMAIN],
-        "ood_domains": list(src.OOD_READERS),
-        "domains": src.DOMAIN_NOTES,
+        "caps": {"max_per_domain": max_per_domain},
+        **info,
+        "domains": {d: n for d, n in src.DOMAIN_NOTES.items() if d in domains},
         "sources": {rel: sha256_file(raw / rel) for rel in src.source_files(raw)},
     }
-    data = MoodData(train, calib, test, (ID_DOMAIN,), manifest)
+    data = MoodData(train, calib, test, tuple(info["id_domains"]), manifest)
     data.manifest["counts"] = data.counts()
     return data.validate()
 
@@ -147,15 +147,21 @@ def write_benchmark(data: MoodData, out_dir: str | Path, *, overwrite: bool = Fa
 
     Files are written in a temp folder beside ``out_dir`` and renamed into place, so a failure
     leaves no half-written benchmark. An existing non-empty ``out_dir`` is replaced only with
-    ``overwrite=True``. The manifest's counts are recomputed from ``data``.
+    ``overwrite=True``, and only when it holds a built benchmark (its ``manifest.json`` names
+    this format): a folder of anything else is never deleted. The manifest's counts are
+    recomputed from ``data``.
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise AlignlabError("exists and is not a folder", file=out)
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise AlignlabError(
-            "folder exists and is not empty (pass overwrite=True to replace it)", file=out
-        )
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise AlignlabError(
+                "folder exists and is not empty; --overwrite (overwrite=True from Python) "
+                "replaces a folder that holds a built benchmark",
+                file=out,
+            )
+        _check_is_benchmark(out)
     data.validate()
     out.parent.mkdir(parents=True, exist_ok=True)
     # mkdir (not mkdtemp) so the folder gets the usual umask permissions, not 0700
@@ -177,3 +183,22 @@ def write_benchmark(data: MoodData, out_dir: str | Path, *, overwrite: bool = Fa
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return out
+
+
+def _check_is_benchmark(folder: Path) -> None:
+    """Refuses to let ``overwrite`` delete a folder that is not a benchmark this module wrote."""
+    manifest = folder / "manifest.json"
+    ok = False
+    if manifest.is_file():
+        try:
+            got = read_json(manifest)
+        except AlignlabError:
+            got = None
+        ok = isinstance(got, dict) and got.get("format") == FORMAT
+    if not ok:
+        raise AlignlabError(
+            f"refusing to overwrite: the folder holds no benchmark manifest (manifest.json with "
+            f'"format": "{FORMAT}"), so its files are not a built benchmark; choose another '
+            "--out or empty the folder yourself",
+            file=folder,
+        )

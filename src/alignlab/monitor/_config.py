@@ -20,12 +20,19 @@ def _f(default: T, help: str) -> T:  # noqa: A002 - mirrors argparse's name
 class BenchConfig:
     data: str = _f(
         "demo",
-        "benchmark: 'demo' (small set shipped with alignlab), 'public' (built from --raw-dir), "
-        "'mood-bench' (official set from the hub), 'mood-bench:PATH' (local copy), or a folder "
-        "written by 'alignlab monitor build'",
+        "benchmark: 'demo' (small set shipped with alignlab), 'public' (built from --raw-dir: "
+        "absolute safe/unsafe labels in distribution), 'public-hh-preference' (the older build "
+        "trained on HH-RLHF relative preferences, where guards sit at chance), 'mood-bench' "
+        "(official set from the hub), 'mood-bench:PATH' (local copy), or a folder written by "
+        "'alignlab monitor build'",
     )
     raw_dir: str = _f("../shared/data/raw", "raw public sources for --data public")
     extra_test: tuple[str, ...] = _f((), "extra test domain(s): jsonl in the MOOD row schema")
+    untouched: tuple[str, ...] = _f(
+        (),
+        "OOD domains kept out of every design choice, reported apart as 'untouched' groups "
+        "(default: the benchmark manifest's untouched_domains)",
+    )
     models: tuple[str, ...] = _f(
         ("wordllama", "minilm", "smollm2"),
         "feature models, smallest first (wordllama, minilm, smollm2, tiny-lm, hf:ID_OR_PATH); "
@@ -68,6 +75,12 @@ class BenchConfig:
 class BuildConfig:
     raw_dir: str = _f("../shared/data/raw", "folder with the raw public sources (SOURCES.md)")
     out: str = _f("data/built/mood-public", "output folder (train/calib/test jsonl + manifest)")
+    design: str = _f(
+        "absolute",
+        "absolute (XSTest completions + moderation samples in distribution, labels that say "
+        "safe or unsafe) or hh-preference (HH-RLHF chosen/rejected pairs: relative labels, "
+        "kept to reproduce older runs)",
+    )
     seed: int = _f(0, "seed for sampling and splits")
     max_per_domain: int = _f(400, "cap on OOD rows per (domain, label)")
     overwrite: bool = _f(False, "replace an existing output folder")

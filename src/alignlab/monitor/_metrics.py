@@ -2,7 +2,8 @@
 
 A *group* is the pooled in-distribution safe test rows (negatives) plus one domain's unsafe test
 rows (positives); the ``id`` group uses the in-distribution unsafe rows. ``overall`` is the
-unweighted mean over all groups including ``id``; ``ood`` the mean over OOD groups only.
+unweighted mean over all groups including ``id``; ``ood`` the mean over OOD groups only;
+``untouched`` the mean over the OOD groups held out from every design choice, when any are named.
 The bootstrap resamples the shared safe rows once per replicate and each group's unsafe rows
 independently, so the CIs of the means account for the safe rows every group shares.
 """
@@ -65,8 +66,10 @@ def group_metrics(
     fprs: Sequence[float] = DEFAULT_FPRS,
     n_boot: int = 500,
     seed: int = 0,
+    untouched: Sequence[str] = (),
 ) -> dict[str, dict[str, dict[str, float]]]:
-    """``{group: {metric: {"value", "low", "high"}}}`` incl. ``overall`` and ``ood`` means.
+    """``{group: {metric: {"value", "low", "high"}}}`` incl. ``overall``, ``ood`` and (when
+    ``untouched`` names groups present here) ``untouched`` means.
 
     ``scores``: ``[n]`` one monitor's scores over all test rows, higher = more unsafe.
     Every metric is evaluated on all ``[n_boot, ...]`` replicates in one vectorised call.
@@ -96,6 +99,9 @@ def group_metrics(
         out["overall"] = _summarise(point.mean(0), reps.mean(1), list(fns))
     if ood:
         out["ood"] = _summarise(point[ood].mean(0), reps[:, ood].mean(1), list(fns))
+    held = [i for i, n in enumerate(names) if n in set(untouched)]
+    if held:
+        out["untouched"] = _summarise(point[held].mean(0), reps[:, held].mean(1), list(fns))
     return out
 
 
