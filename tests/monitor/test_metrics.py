@@ -60,3 +60,15 @@ def test_mood_analysis_matches_group_metrics() -> None:
     assert a["groups"]["id"]["tpr@fpr0.01"] == pytest.approx(m["id"]["tpr@fpr0.01"]["value"])
     assert a["groups"]["overall"]["n_domains"] == 2
     assert a["groups"]["overall"]["auroc"] == pytest.approx(m["overall"]["auroc"]["value"])
+
+
+def test_untouched_mean_covers_only_the_held_out_groups() -> None:
+    scores, domains, malign = _toy()
+    groups = make_groups(domains, malign, ["id"])
+    m = group_metrics(scores, groups, n_boot=50, untouched=("near", "absent"))
+    assert m["untouched"]["auroc"]["value"] == pytest.approx(m["near"]["auroc"]["value"])
+    assert "untouched" not in group_metrics(scores, groups, n_boot=0)
+    both = group_metrics(scores, groups, n_boot=0, untouched=("near", "far"))
+    assert both["untouched"]["tpr@fpr0.01"]["value"] == pytest.approx(
+        both["ood"]["tpr@fpr0.01"]["value"]
+    )

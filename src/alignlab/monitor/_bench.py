@@ -129,7 +129,18 @@ class ExtractionPlan:
     ppl_finetune: bool = False
 
     def spec(self, model: str) -> FeatureSpec:
-        return FeatureSpec(model, DEFAULT_POOLING.get(model, "mean"), self.max_tokens)
+        """``model`` is a model spec, optionally with ``@mean`` / ``@last`` / ``@cls`` to
+        choose the pooling (default: :data:`DEFAULT_POOLING`, else mean)."""
+        from alignlab.models import POOLINGS  # torch-heavy: only when a bench really runs
+
+        name, _, pooling = model.partition("@")
+        pooling = pooling or DEFAULT_POOLING.get(name, "mean")
+        if pooling not in POOLINGS:
+            raise AlignlabError(
+                f"unknown pooling '{pooling}' in model '{model}'; use @{', @'.join(POOLINGS)}",
+                field="models",
+            )
+        return FeatureSpec(name, pooling, self.max_tokens)
 
 
 def run_scores(

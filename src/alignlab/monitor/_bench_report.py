@@ -129,7 +129,7 @@ def _pct(x: float | None) -> str:
 def _scaling_plot(run: Run, metrics: dict[str, Any]) -> None:
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     styles = iter([("o", "-"), ("s", "--"), ("^", ":"), ("D", "-.")])
-    names: dict[int, str] = {}
+    names: dict[int, list[str]] = {}
     for combo in COMBOS_FOR_CURVE:
         pts = [
             (m["n_params"], m["groups"]["overall"][HEADLINE])
@@ -138,7 +138,7 @@ def _scaling_plot(run: Run, metrics: dict[str, Any]) -> None:
         ]
         if not pts:
             continue
-        pts.sort()
+        pts.sort(key=lambda p: p[0])  # stable: two poolings of one model keep their order
         x = [p[0] for p in pts]
         y = [100 * p[1]["value"] for p in pts]
         err = [
@@ -147,10 +147,18 @@ def _scaling_plot(run: Run, metrics: dict[str, Any]) -> None:
         ]
         marker, line = next(styles)  # distinct styles: combos with λ = 0 overlap the guard
         ax.errorbar(x, y, yerr=err, marker=marker, ls=line, capsize=3, label=combo, alpha=0.85)
-        names.update({m["n_params"]: m["model"] for m in metrics["monitors"].values()})
+        for m in metrics["monitors"].values():
+            names.setdefault(m["n_params"], [])
+            if m["model"] not in names[m["n_params"]]:
+                names[m["n_params"]].append(m["model"])
     for n, name in names.items():
         ax.annotate(
-            name, (n, 0), textcoords="offset points", xytext=(0, 4), ha="center", fontsize=7
+            " / ".join(name),
+            (n, 0),
+            textcoords="offset points",
+            xytext=(0, 4),
+            ha="center",
+            fontsize=7,
         )
     ax.set_xscale("log")
     ax.set_xlabel("feature model parameters")
@@ -247,3 +255,25 @@ def write_report(
         "records.jsonl: one row per test item with every monitor's score. metrics.json: all "
         "numbers above. mood/: per-monitor results.jsonl + analysis.json in mood-bench's format."
     )
+
+
+def headline_lines(metrics: dict[str, Any]) -> list[str]:
+    """A plain-text digest of the headline for the terminal: per model, the guard's
+    in-distribution AUROC, then recall at 1% FPR of the guard and of guard + every detector,
+    overall and on the untouched groups (%)."""
+    held = metrics.get("untouched_domains", [])
+    head = f"{'model':<22} {'monitor':<34} {'id AUROC':>8} {'overall':>8}"
+    head += f" {'untouched':>9}" if held else ""
+    out = [head]
+    for m in metrics["monitors"].values():
+        if m["monitor"] != "guard" and "+" not in m["monitor"]:
+            continue  # detectors alone are in the report; the digest shows guard-based monitors
+        g = m["groups"]
+
+        def pct(group: str, metric: str = HEADLINE, g: dict[str, Any] = g) -> str:
+            est = g.get(group, {}).get(metric)
+            return "–" if est is None else f"{100 * est['value']:.1f}"
+
+        line = f"{m['model']:<22} {m['monitor']:<34} {pct('id', 'auroc'):>8} {pct('overall'):>8}"
+        out.append(line + (f" {pct('untouched'):>9}" if held else ""))
+    return out

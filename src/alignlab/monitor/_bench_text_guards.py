@@ -2,8 +2,8 @@
 
 These guards read the texts themselves rather than cached features, so they are trained and
 scored inside each run (no feature cache). The LoRA guard also supplies the features for the
-feature detectors — its own last-layer hidden states, last-token pooled — which is how MOOD
-fits its Mahalanobis detector.
+feature detectors — its own last-layer hidden states, last-token pooled for causal LMs (how MOOD
+fits its Mahalanobis detector) and mean-pooled for encoders.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ def _split(spec: str) -> tuple[str, str]:
     kind, _, base = spec.partition(":")
     if kind not in KINDS or not base:
         raise AlignlabError(
-            f"unknown text guard '{spec}'; use lora:BASE or zeroshot:LM with BASE/LM one of "
-            "tiny, smollm2, hf:ID_OR_PATH",
+            f"unknown text guard '{spec}'; use lora:BASE (BASE: tiny, minilm, smollm2, "
+            "hf:ID_OR_PATH) or zeroshot:LM (LM: tiny, smollm2, hf:ID_OR_PATH)",
             field="text_guards",
         )
     return kind, base
@@ -50,7 +50,10 @@ def score_text_guard(
 
         g = LoraGuard(base=base, max_tokens=plan.max_tokens, seed=plan.seed).fit(splits[0], y)
         n_params = int(sum(p.numel() for p in g.model_.parameters()))
-        h = [g.hidden_states(t, pooling="last") for t in splits]
+        # MOOD pools a causal LM's last token; an encoder's states are pooled by their mean
+        # (its last token is always [SEP]). Encoder tokenizers are the ones with a [CLS].
+        pooling = "mean" if g.tokenizer_.cls_token is not None else "last"
+        h = [g.hidden_states(t, pooling=pooling) for t in splits]
         feats = (
             Features(h[0], None, n_params, len(h[0])),
             Features(h[1], None, n_params, len(h[1])),

@@ -67,10 +67,12 @@ def _load_base(base: str | Callable[[], tuple[Any, Any]], seed: int) -> tuple[An
         model = tiny_seq_classifier_model(tok, num_labels=2, seed=0)
     elif base == "smollm2":
         model, tok = _smollm2_classifier()
+    elif base == "minilm":
+        model, tok = _minilm_classifier()
     elif base.startswith("hf:"):
         model, tok = _from_pretrained(base[3:], base)
     else:
-        raise AlignlabError(f"unknown guard base '{base}'; use 'tiny', 'smollm2', "
+        raise AlignlabError(f"unknown guard base '{base}'; use 'tiny', 'minilm', 'smollm2', "
                             "'hf:<model id or path>' or a callable returning (model, tokenizer)",
                             field="base")
     if tok.pad_token_id is None:  # decoder LMs often ship without one; batching needs it
@@ -96,6 +98,21 @@ def _smollm2_classifier() -> tuple[Any, Any]:
     if torch.cuda.is_available():
         model = model.to(torch.bfloat16)
     return model, lm.tokenizer
+
+
+def _minilm_classifier() -> tuple[Any, Any]:
+    """The bundled all-MiniLM-L6-v2 encoder (22.7M) under a fresh 2-way head: the guard that
+    fine-tunes in minutes on two CPU cores."""
+    from transformers import AutoModelForSequenceClassification
+
+    from alignlab.models import minilm
+
+    enc = minilm()
+    config = copy.deepcopy(enc.model.config)
+    config.num_labels = 2
+    model = AutoModelForSequenceClassification.from_config(config)
+    setattr(model, model.base_model_prefix, enc.model)
+    return model, enc.tokenizer
 
 
 def _from_pretrained(src: str, spec: str) -> tuple[Any, Any]:
@@ -133,7 +150,8 @@ class LoraGuard:
     """MOOD's guard: a sequence classifier, base LM + LoRA + a trained 2-way head.
 
     Args:
-        base: ``"tiny"`` (a random tiny Llama, for tests), ``"smollm2"`` (the bundled
+        base: ``"tiny"`` (a random tiny Llama, for tests), ``"minilm"`` (the bundled
+            all-MiniLM-L6-v2 encoder, the CPU-sized guard), ``"smollm2"`` (the bundled
             SmolLM2-135M-Instruct, fp32), ``"hf:<model id or local path>"``, or a callable
             returning ``(AutoModelForSequenceClassification with num_labels=2, tokenizer)``
             (then :meth:`load` needs it again).
