@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
+import os
 import sys
 import typing
 from collections.abc import Callable, Sequence
@@ -35,6 +37,34 @@ def _add_config_args(parser: argparse.ArgumentParser, cls: type) -> None:
             )
 
 
+class _VerbParser(argparse.ArgumentParser):
+    """A verb's parser whose flags come from its config dataclass (``config="module:Class"``),
+    imported only when this verb is parsed or its help shown: building the CLI, or running one
+    system, never imports another system (``alignlab assist`` does not load scikit-learn)."""
+
+    def __init__(self, *args: Any, config: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._config = config
+
+    def _add_flags(self) -> None:
+        if self._config:
+            module, name = self._config.split(":")
+            self._config = ""  # once
+            _add_config_args(self, getattr(importlib.import_module(module), name))
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        self._add_flags()
+        return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        self._add_flags()
+        return super().format_help()
+
+    def format_usage(self) -> str:
+        self._add_flags()
+        return super().format_usage()
+
+
 def _config_from(args: argparse.Namespace, cls: type) -> Any:
     kw = {}
     for f in dataclasses.fields(cls):
@@ -48,8 +78,6 @@ def _run_verb(module: str, config: str, runner: str) -> Callable[[argparse.Names
     returns a run folder) and prints the report's path; imports stay lazy, so --help is fast."""
 
     def handler(args: argparse.Namespace) -> int:
-        import importlib
-
         mod = importlib.import_module(module)
         run_dir = getattr(mod, runner)(_config_from(args, getattr(mod, config)))
         print(f"report: {run_dir / 'report.html'}")
@@ -82,19 +110,25 @@ def _monitor_build(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from alignlab.core.compare import compare_runs, rerender
+    from alignlab.core.compare import check_comparable, compare_runs, load_run_report
 
-    for run in args.runs:
-        rerender(run)
-        print(f"re-rendered {run}/report.md and report.html")
+    # every run is read and checked before any is rewritten, and all writing happens before
+    # any printing: a bad run or a closed pipe leaves no run half re-rendered
+    reports = [load_run_report(run) for run in args.runs]
+    table = ""
     if len(args.runs) > 1:
-        print(compare_runs(args.runs, contains=args.filter))
+        check_comparable(args.runs)
+        table = compare_runs(args.runs, contains=args.filter)
+    for run, report in zip(args.runs, reports, strict=True):
+        report.save(run)
+    for run in args.runs:
+        print(f"re-rendered {run}/report.md and report.html")
+    if table:
+        print(table)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from alignlab.monitor import BenchConfig, BuildConfig
-
     p = argparse.ArgumentParser(
         prog="alignlab",
         description="alignlab: an open workbench for AI-oversight research. "
@@ -106,60 +140,60 @@ def build_parser() -> argparse.ArgumentParser:
     mon = systems.add_parser(
         "monitor", help="MOOD: guards + OOD detectors, recall at low FPR on unfamiliar failures"
     )
-    verbs = mon.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs = mon.add_subparsers(dest="verb", required=True, metavar="VERB", parser_class=_VerbParser)
     bench = verbs.add_parser(
         "bench",
+        config="alignlab.monitor._config:BenchConfig",
         help="benchmark guards, detectors and combinations; writes a run folder",
         description="Fit guards and OOD detectors on the restricted train split, combine them on "
         "the calibration split, report recall at 0.5/1/2% FPR per domain with bootstrap CIs.",
     )
-    _add_config_args(bench, BenchConfig)
     bench.set_defaults(func=_run_verb("alignlab.monitor", "BenchConfig", "run_bench"))
     demo = verbs.add_parser("demo", help="the bench on the shipped demo set with bundled models")
     demo.add_argument("--out", default="runs", help="folder that holds run folders")
     demo.add_argument("--n-boot", type=int, default=300, help="bootstrap replicates")
     demo.set_defaults(func=_monitor_demo)
     build = verbs.add_parser(
-        "build", help="build a MOOD-structured benchmark from the raw public sources"
+        "build",
+        config="alignlab.monitor._config:BuildConfig",
+        help="build a MOOD-structured benchmark from the raw public sources",
     )
-    _add_config_args(build, BuildConfig)
     build.set_defaults(func=_monitor_build)
-    from alignlab.assist._bc_cmd import TrainHumanConfig
-    from alignlab.assist._rollout_cmd import RolloutConfig
-    from alignlab.assist._view_cmd import ViewConfig
 
     assist = systems.add_parser(
         "assist", help="AssistanceZero: the building assistance game and simulated humans"
     )
-    averbs = assist.add_subparsers(dest="verb", required=True, metavar="VERB")
+    averbs = assist.add_subparsers(
+        dest="verb", required=True, metavar="VERB", parser_class=_VerbParser
+    )
     roll = averbs.add_parser(
         "rollout",
+        config="alignlab.assist._rollout_cmd:RolloutConfig",
         help="episodes of a simulated human with a fixed assistant; writes a run folder",
         description="Run episodes (vmapped, jitted) of the building game with a simulated human "
         "and a noop or random assistant; report goal percentage and actions by type.",
     )
-    _add_config_args(roll, RolloutConfig)
     roll.set_defaults(
         func=_run_verb("alignlab.assist._rollout_cmd", "RolloutConfig", "run_rollout")
     )
     bc = averbs.add_parser(
         "train-human",
+        config="alignlab.assist._bc_cmd:TrainHumanConfig",
         help="behaviour-clone a human model from recorded trajectories; writes a run folder",
         description="Train a small 3D-conv policy on recorded human steps (a trajectories .npz, "
         "or heuristic play recorded on the fly); report held-out cross-entropy and accuracy.",
     )
-    _add_config_args(bc, TrainHumanConfig)
     bc.set_defaults(
         func=_run_verb("alignlab.assist._bc_cmd", "TrainHumanConfig", "run_train_human")
     )
     view = averbs.add_parser(
         "view",
+        config="alignlab.assist._view_cmd:ViewConfig",
         help="write a self-contained HTML page that replays an episode JSON file",
         description="Validate an episode file (alignlab.assist.episode/1) and write one HTML "
         "page (inline JS, no network) that replays it: isometric view, goal ghost, actions "
         "in words, reward, goal percentage, inventories.",
     )
-    _add_config_args(view, ViewConfig)
     view.set_defaults(func=_assist_view)
     rep = systems.add_parser("report", help="re-render run reports; compare several runs")
     rep.add_argument("runs", nargs="+", help="run folders")
@@ -173,13 +207,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
-        return func(args)
+        code = func(args)
+        sys.stdout.flush()  # a reader that has gone (`| head`) shows up here at the latest
+        return code
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE: what a shell reports for a tool whose reader went away
     except AlignlabError as err:
         print(f"alignlab: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("alignlab: interrupted", file=sys.stderr)
         return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at devnull, so the interpreter's final flush into the closed pipe does not
+    print a second BrokenPipeError (the recipe in Python's ``signal`` module docs)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # replaced by an in-memory stream (tests): nothing to do
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 if __name__ == "__main__":

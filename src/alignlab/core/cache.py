@@ -6,35 +6,81 @@ would need its own locking and fsync discipline.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from alignlab.core.errors import AlignlabError
+
+_HINT = "delete it to start a fresh cache, or run without the cache"
+
+
+@contextlib.contextmanager
+def _sqlite_errors(path: Path) -> Iterator[None]:
+    """Turn sqlite failures (not a database, corrupt pages, unwritable) into one clear error."""
+    try:
+        yield
+    except sqlite3.Error as err:
+        raise AlignlabError(f"unusable cache file ({err}); {_HINT}", file=path) from None
+
+
+def _connect(path: Path, table: str, value_type: str) -> sqlite3.Connection:
+    if path.is_dir():
+        raise AlignlabError("cache path is a folder; expected a sqlite file", file=path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise AlignlabError(f"cannot create the cache folder ({err.strerror})", file=path) from None
+    with _sqlite_errors(path):
+        db = sqlite3.connect(path, check_same_thread=False)
+        try:
+            # sqlite opens lazily: a file that is not a database fails only at its first query
+            db.execute(
+                f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, value {value_type})"
+            )
+            db.commit()
+        except sqlite3.Error:
+            db.close()
+            raise
+    return db
+
 
 class ArrayCache:
-    """Maps string keys to numpy arrays inside one sqlite file."""
+    """Maps string keys to numpy arrays inside one sqlite file.
+
+    Raises:
+        AlignlabError: the file is not a sqlite database, is corrupt, or cannot be opened.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path)
-        self._db.execute("CREATE TABLE IF NOT EXISTS arrays (key TEXT PRIMARY KEY, value BLOB)")
-        self._db.commit()
+        self._db = _connect(self.path, "arrays", "BLOB")
 
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
-        for start in range(0, len(keys), 500):  # sqlite caps bound parameters per statement
-            chunk = list(keys[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT key, value FROM arrays WHERE key IN ({marks})", chunk
-            ).fetchall()
-            for key, blob in rows:
-                out[key] = np.load(io.BytesIO(blob), allow_pickle=False)
+        with _sqlite_errors(self.path):
+            for start in range(0, len(keys), 500):  # sqlite caps bound parameters per statement
+                chunk = list(keys[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT key, value FROM arrays WHERE key IN ({marks})", chunk
+                ).fetchall()
+                for key, blob in rows:
+                    out[key] = self._load(key, blob)
         return out
+
+    def _load(self, key: str, blob: object) -> np.ndarray:
+        try:
+            return np.load(io.BytesIO(blob), allow_pickle=False)  # type: ignore[arg-type]
+        except (ValueError, TypeError, OSError, EOFError):
+            raise AlignlabError(
+                f"cache entry {key!r} is not a stored array; {_HINT}", file=self.path
+            ) from None
 
     def put_many(self, items: dict[str, np.ndarray]) -> None:
         def blobs() -> Iterator[tuple[str, bytes]]:
@@ -43,11 +89,12 @@ class ArrayCache:
                 np.save(buf, np.asarray(arr), allow_pickle=False)
                 yield key, buf.getvalue()
 
-        with self._db:
+        with _sqlite_errors(self.path), self._db:
             self._db.executemany("INSERT OR REPLACE INTO arrays VALUES (?, ?)", blobs())
 
     def __len__(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM arrays").fetchone()[0])
+        with _sqlite_errors(self.path):
+            return int(self._db.execute("SELECT COUNT(*) FROM arrays").fetchone()[0])
 
     def close(self) -> None:
         self._db.close()
@@ -62,25 +109,30 @@ def default_cache_dir() -> Path:
 
 
 class JsonCache:
-    """Maps string keys to JSON values inside one sqlite file (e.g. HTTP response caches)."""
+    """Maps string keys to JSON values inside one sqlite file (e.g. HTTP response caches).
+
+    Raises:
+        AlignlabError: the file is not a sqlite database, is corrupt, or cannot be opened.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False)
-        self._db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value TEXT)")
-        self._db.commit()
+        self._db = _connect(self.path, "entries", "TEXT")
 
     def get(self, key: str) -> object | None:
-        import json
-
-        row = self._db.execute("SELECT value FROM entries WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        with _sqlite_errors(self.path):
+            row = self._db.execute("SELECT value FROM entries WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        try:
+            return json.loads(row[0])
+        except (TypeError, json.JSONDecodeError):
+            raise AlignlabError(
+                f"cache entry {key!r} is not valid JSON; {_HINT}", file=self.path
+            ) from None
 
     def put(self, key: str, value: object) -> None:
-        import json
-
-        with self._db:
+        with _sqlite_errors(self.path), self._db:
             self._db.execute(
                 "INSERT OR REPLACE INTO entries VALUES (?, ?)", (key, json.dumps(value))
             )

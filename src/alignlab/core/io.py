@@ -6,6 +6,7 @@ so a kill leaves either the old file or the new one, never half of one.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import gzip
 import hashlib
@@ -83,32 +84,57 @@ def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
     return n
 
 
-def _open_text(path: Path) -> Any:
+def _open_binary(path: Path) -> Any:
     if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8")
-    return path.open("r", encoding="utf-8")
+        return gzip.open(path, "rb")
+    return path.open("rb")
+
+
+def _decode_line(raw: bytes, path: Path, line: int) -> str:
+    # a BOM (some editors write one) would make the first line invalid JSON
+    skip = len(codecs.BOM_UTF8) if line == 1 and raw.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return raw[skip:].decode("utf-8")
+    except UnicodeDecodeError as err:
+        at = skip + err.start
+        raise AlignlabError(
+            f"not UTF-8 text (byte {at + 1} of the line is {raw[at]:#04x})", file=path, line=line
+        ) from None
 
 
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, object)`` for each non-blank line; ``.gz`` is read transparently.
 
+    Line numbers count the file's lines (``\\n``-separated, blank ones included), as an editor
+    shows them.
+
     Raises:
-        AlignlabError: missing file, invalid JSON, or a line that is not a JSON object.
+        AlignlabError: missing or unreadable file, bytes that are not UTF-8, invalid JSON, or a
+        line that is not a JSON object.
     """
     path = Path(path)
     if not path.is_file():
         raise AlignlabError("file not found", file=path)
-    with _open_text(path) as fh:
-        for i, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-            except json.JSONDecodeError as err:
-                raise AlignlabError(f"invalid JSON ({err.msg})", file=path, line=i) from None
-            if not isinstance(obj, dict):
-                raise AlignlabError("expected a JSON object per line", file=path, line=i)
-            yield i, obj
+    i = 0
+    try:
+        with _open_binary(path) as fh:
+            # bytes, split on b"\n" only: text mode would also split on a lone "\r" and so
+            # disagree with an editor's line numbers, and could not say which line is not UTF-8
+            for i, raw in enumerate(fh, start=1):
+                text = _decode_line(raw, path, i)
+                if not text.strip():
+                    continue
+                try:
+                    obj = json.loads(text)
+                except json.JSONDecodeError as err:
+                    raise AlignlabError(f"invalid JSON ({err.msg})", file=path, line=i) from None
+                if not isinstance(obj, dict):
+                    raise AlignlabError("expected a JSON object per line", file=path, line=i)
+                yield i, obj
+    except (OSError, EOFError) as err:  # unreadable, or a truncated / corrupt .gz
+        raise AlignlabError(
+            f"cannot read file ({type(err).__name__}: {err})", file=path, line=i or None
+        ) from None
 
 
 def read_json(path: str | Path) -> Any:
@@ -117,6 +143,8 @@ def read_json(path: str | Path) -> Any:
         raise AlignlabError("file not found", file=path)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise AlignlabError(f"cannot read file ({err.strerror or err})", file=path) from None
     except UnicodeDecodeError:
         raise AlignlabError("not a UTF-8 text file", file=path) from None
     except json.JSONDecodeError as err:

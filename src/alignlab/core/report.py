@@ -7,12 +7,13 @@ re-render or compare runs without recomputing anything.
 from __future__ import annotations
 
 import html
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alignlab.core.io import atomic_write_json, atomic_write_text
+from alignlab.core.errors import AlignlabError
+from alignlab.core.io import atomic_write_json, atomic_write_text, read_json
 
 Cell = str | int | float | None
 
@@ -36,19 +37,19 @@ class Report:
         self.blocks.append({"kind": "image", "path": rel_path, "caption": caption})
 
     def to_markdown(self) -> str:
-        out = [f"# {self.title}", ""]
+        out = [f"# {_one_line(self.title)}", ""]
         for b in self.blocks:
             kind = b["kind"]
             if kind == "heading":
-                out += ["#" * int(b["level"]) + " " + b["text"], ""]
+                out += ["#" * int(b["level"]) + " " + _one_line(b["text"]), ""]
             elif kind == "text":
                 out += [b["text"], ""]
             elif kind == "table":
                 if b.get("caption"):
-                    out += [f"*{b['caption']}*", ""]
-                out.append("| " + " | ".join(b["columns"]) + " |")
+                    out += [f"*{_one_line(b['caption'])}*", ""]
+                out.append(_md_row(b["columns"]))
                 out.append("|" + "|".join("---" for _ in b["columns"]) + "|")
-                out += ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in b["rows"]]
+                out += [_md_row(row) for row in b["rows"]]
                 out.append("")
             elif kind == "image":
                 out += [f"![{b.get('caption', '')}]({b['path']})", ""]
@@ -88,14 +89,83 @@ class Report:
 
     def save(self, run_dir: str | Path) -> None:
         run_dir = Path(run_dir)
+        md, page = self.to_markdown(), self.to_html()  # both render before anything is written
         atomic_write_json(run_dir / "report.json", {"title": self.title, "blocks": self.blocks})
-        atomic_write_text(run_dir / "report.md", self.to_markdown())
-        atomic_write_text(run_dir / "report.html", self.to_html())
+        atomic_write_text(run_dir / "report.md", md)
+        atomic_write_text(run_dir / "report.html", page)
 
     @classmethod
     def load(cls, run_dir: str | Path) -> Report:
-        data = json.loads((Path(run_dir) / "report.json").read_text())
-        return cls(title=data["title"], blocks=data["blocks"])
+        """The report saved in ``run_dir/report.json``.
+
+        Raises:
+            AlignlabError: missing file, invalid JSON, or blocks that do not follow the schema.
+        """
+        path = Path(run_dir) / "report.json"
+        data = read_json(path)
+        if not isinstance(data, dict):
+            raise AlignlabError("a report must be a JSON object", file=path)
+        if not isinstance(data.get("title"), str):
+            raise AlignlabError("missing or not a string", file=path, field="title")
+        blocks = data.get("blocks")
+        if not isinstance(blocks, list):
+            raise AlignlabError("missing or not a list", file=path, field="blocks")
+        for i, b in enumerate(blocks):
+            _check_block(b, path, i)
+        return cls(title=data["title"], blocks=blocks)
+
+
+_BLOCK_FIELDS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "heading": {"text": str, "level": int},
+    "text": {"text": str},
+    "table": {"columns": list, "rows": list},
+    "image": {"path": str},
+}
+
+
+def _check_block(b: Any, path: Path, i: int) -> None:
+    where = f"blocks[{i}]"
+    if not isinstance(b, dict) or b.get("kind") not in _BLOCK_FIELDS:
+        kinds = ", ".join(_BLOCK_FIELDS)
+        raise AlignlabError(
+            f"not a block (an object whose kind is {kinds})", file=path, field=where
+        )
+    for name, typ in _BLOCK_FIELDS[b["kind"]].items():
+        if not isinstance(b.get(name), typ) or isinstance(b.get(name), bool):
+            raise AlignlabError(
+                f"missing or not a {_type_name(typ)}", file=path, field=f"{where}.{name}"
+            )
+    if b["kind"] == "table":
+        cell = (str, int, float, type(None))
+        if not all(isinstance(c, str) for c in b["columns"]) or not all(
+            isinstance(r, list) and all(isinstance(c, cell) for c in r) for r in b["rows"]
+        ):
+            raise AlignlabError(
+                "columns must be strings and rows lists of strings, numbers or null",
+                file=path,
+                field=where,
+            )
+    for opt in ("caption",):
+        if opt in b and not isinstance(b[opt], str):
+            raise AlignlabError("not a string", file=path, field=f"{where}.{opt}")
+
+
+def _type_name(typ: type | tuple[type, ...]) -> str:
+    return typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
+
+
+def md_cell(text: str) -> str:
+    """A Markdown table cell: ``|`` would end the cell and a newline the row."""
+    return _one_line(text.replace("|", "\\|"))
+
+
+def _one_line(text: str) -> str:
+    """Newlines (and other line breaks) as spaces, for Markdown constructs that are one line."""
+    return " ".join(text.splitlines()) if text else text
+
+
+def _md_row(cells: Sequence[Cell]) -> str:
+    return "| " + " | ".join(md_cell(_fmt(c)) for c in cells) + " |"
 
 
 def _fmt(cell: Cell) -> str:
