@@ -147,7 +147,9 @@ class WordLlamaEncoder:
 
     ``encode(texts) -> [n, dim] float32``; a text with no tokens maps to a zero vector.
     ``pooling`` must be ``"mean"`` (the only one a bag of static embeddings has);
-    ``max_tokens`` truncates each text (``None``: no limit).
+    ``max_tokens`` keeps each text's first tokens (``None``: no limit). Memory stays bounded
+    by the cap, whatever the text's length: only a prefix that holds the first ``max_tokens``
+    tokens is tokenised, and pooling never builds a padded ``[n, t, dim]`` array.
     """
 
     def __init__(self, dim: int = 256, *, pooling: str = "mean", max_tokens: int | None = None):
@@ -158,20 +160,58 @@ class WordLlamaEncoder:
             raise AlignlabError(
                 f"wordllama supports pooling 'mean' only, not '{pooling}'", field="pooling"
             )
+        if max_tokens is not None and max_tokens < 1:
+            raise AlignlabError(f"max_tokens must be >= 1, not {max_tokens}", field="max_tokens")
         self.name = "wordllama" if dim == 256 else f"wordllama-{dim}"
         self.dim = dim
         self.pooling = pooling
         self.max_tokens = max_tokens
-        self._embed = _load_wordllama(dim)
-        if max_tokens is not None:
-            self._embed.tokenizer.enable_truncation(max_tokens)
-        self.n_params = int(self._embed.embedding.shape[0]) * dim
+        embed = _load_wordllama(dim)
+        self._embedding = np.ascontiguousarray(embed.embedding, dtype=np.float32)
+        # a private copy without padding: the shared one pads every text to the batch's longest
+        self._tokenizer = type(embed.tokenizer).from_str(embed.tokenizer.to_str())
+        self._tokenizer.no_padding()
+        self._tokenizer.no_truncation()
+        self._piece_chars = max(map(len, self._tokenizer.get_vocab()), default=1)
+        self.n_params = int(self._embedding.shape[0]) * dim
+
+    def tokenize(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Token ids per text, ``[t] int64`` with ``t <= max_tokens`` (no special tokens)."""
+        texts = list(texts)
+        if self.max_tokens is not None:
+            # no token spans more than _piece_chars characters, so the first max_tokens tokens
+            # lie inside this prefix: a 5 MB row costs what a short one does
+            budget = (self.max_tokens + 8) * self._piece_chars
+            texts = [t[:budget] for t in texts]
+        enc = self._tokenizer.encode_batch(texts, add_special_tokens=False)
+        top = len(self._embedding) - 1
+        return [np.clip(np.asarray(e.ids[: self.max_tokens], np.int64), 0, top) for e in enc]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        out = self._embed.embed(list(texts), batch_size=256)
-        return np.asarray(out, dtype=np.float32)
+        return mean_pool(self._embedding, self.tokenize(texts))
+
+
+def mean_pool(embedding: np.ndarray, ids: Sequence[np.ndarray], block: int = 1 << 14) -> np.ndarray:
+    """``[n, d] float32`` mean of ``embedding[ids[i]]`` per text (zeros for an empty text).
+
+    Works through the tokens of all texts in blocks of ``block``, so memory is
+    ``O(block * d)`` however long the texts are.
+    """
+    n, d = len(ids), embedding.shape[1]
+    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=n)
+    out = np.zeros((n, d), dtype=np.float32)
+    if lengths.sum() == 0:
+        return out
+    flat = np.concatenate(list(ids))
+    owner = np.repeat(np.arange(n), lengths)
+    for s in range(0, len(flat), block):
+        own = owner[s : s + block]
+        starts = np.flatnonzero(np.r_[True, own[1:] != own[:-1]])
+        out[own[starts]] += np.add.reduceat(embedding[flat[s : s + block]], starts, axis=0)
+    out /= np.maximum(lengths, 1)[:, None].astype(np.float32)
+    return out
 
 
 _WORDLLAMA_DIMS = (64, 128, 256)  # 256 ships in the wheel; smaller dims are its prefixes

@@ -7,8 +7,10 @@ head (``[tokens, vocab]`` logits, the largest tensor) runs only on real tokens, 
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+import socket
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -316,6 +318,55 @@ def _offline() -> bool:
     return flag in {"1", "true", "yes", "on"}
 
 
+def _hub_endpoint() -> str:
+    from huggingface_hub import constants
+
+    return str(constants.ENDPOINT)
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether one TCP connection to the hub (or its proxy) opens within ``timeout`` seconds;
+    an offline machine would otherwise sit in the hub client's retry loop for about a minute."""
+    from urllib.parse import urlparse
+    from urllib.request import getproxies, proxy_bypass
+
+    url = urlparse(_hub_endpoint())
+    proxy = getproxies().get(url.scheme)
+    if proxy and url.hostname and not proxy_bypass(url.hostname):
+        url = urlparse(proxy if "://" in proxy else f"http://{proxy}")
+    if not url.hostname:
+        return True  # nothing to probe: let the hub client decide
+    try:
+        port = url.port or (443 if url.scheme == "https" else 80)
+        with socket.create_connection((url.hostname, port), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def hub_kwargs(name_or_path: str) -> dict[str, Any]:
+    """``from_pretrained`` keyword arguments for ``name_or_path``: ``local_files_only=True``
+    when it is a hub id and the hub cannot be reached (so a cached copy loads at once and a
+    missing one fails at once), else none."""
+    if Path(name_or_path).expanduser().is_dir() or _offline() or hub_reachable():
+        return {}
+    return {"local_files_only": True}
+
+
+@contextlib.contextmanager
+def _hub_client_offline(on: bool) -> Iterator[None]:
+    """The hub client in offline mode for the block, as ``HF_HUB_OFFLINE=1`` would set it at
+    import: besides downloads it makes side requests (e.g. while building request headers)."""
+    from huggingface_hub import constants
+
+    before = constants.HF_HUB_OFFLINE
+    constants.HF_HUB_OFFLINE = before or on
+    try:
+        yield
+    finally:
+        constants.HF_HUB_OFFLINE = before
+
+
 def load_hf(
     name_or_path: str,
     *,
@@ -324,24 +375,28 @@ def load_hf(
     device: str | None = None,
     **kw: Any,
 ) -> HFEncoder | HFCausalLM:
-    """Load a transformers model + tokenizer from a local folder or (online) a hub id.
+    """Load a transformers model + tokenizer from a local folder or a hub id (from the local
+    Hugging Face cache, or the hub when it is reachable).
 
     ``kw`` go to :class:`HFEncoder` (``pooling``, ``max_tokens``, ``batch_tokens``, ``layer``,
-    ``name``). Offline and not cached → :class:`AlignlabError` (``field="model"``).
+    ``name``). A hub id that is not cached while ``HF_HUB_OFFLINE`` is set or the hub cannot be
+    reached → :class:`AlignlabError` (``field="model"``) within seconds.
     """
     from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
 
     local = Path(name_or_path).expanduser()
     src = str(local) if local.is_dir() else name_or_path
-    load_kw: dict[str, Any] = {}
+    hub = hub_kwargs(name_or_path)
+    load_kw: dict[str, Any] = dict(hub)
     if dtype is not None:
         load_kw["dtype"] = getattr(torch, dtype) if isinstance(dtype, str) else dtype
     try:
-        tokenizer = AutoTokenizer.from_pretrained(src)
-        cls = AutoModelForCausalLM if causal else AutoModel
-        model: Any = cls.from_pretrained(src, **load_kw)
+        with _hub_client_offline(bool(hub)):
+            tokenizer = AutoTokenizer.from_pretrained(src, **hub)
+            cls = AutoModelForCausalLM if causal else AutoModel
+            model: Any = cls.from_pretrained(src, **load_kw)
     except Exception as err:  # noqa: BLE001 - transformers raises OSError/ValueError/hub errors
-        raise _load_error(name_or_path, local, err) from err
+        raise _load_error(name_or_path, local, err, unreachable=bool(hub)) from err
     if device is not None:
         model.to(torch.device(device))
     kw.setdefault("name", name_or_path)
@@ -349,9 +404,19 @@ def load_hf(
     return wrapper(model, tokenizer, **kw)
 
 
-def _load_error(name: str, local: Path, err: Exception) -> AlignlabError:
+def _load_error(
+    name: str, local: Path, err: Exception, *, unreachable: bool = False
+) -> AlignlabError:
     if local.is_dir():
         return AlignlabError(f"cannot load model from '{local}': {err}", field="model")
+    if unreachable:
+        return AlignlabError(
+            f"cannot load model '{name}' offline: it is not in the local Hugging Face cache and "
+            f"the hub ({_hub_endpoint()}) cannot be reached, so this machine seems offline; "
+            "pass a local folder (hf:/path/to/model), download the model once with network "
+            "access, or set HF_HUB_OFFLINE=1 to skip the hub check",
+            field="model",
+        )
     text = f"{type(err).__name__}: {err}".lower()
     net_words = ("offline", "connect", "resolve", "timed out", "network", "cached")
     if _offline() or any(w in text for w in net_words):
@@ -364,6 +429,7 @@ def _load_error(name: str, local: Path, err: Exception) -> AlignlabError:
 
 
 hub_load_error = _load_error
-"""``hub_load_error(name, local, err) -> AlignlabError``: the clear error for a failed
-transformers load of ``name`` (a local folder ``local`` or a hub id), naming offline mode when
-the hub was unreachable. Raise it ``from err``."""
+"""``hub_load_error(name, local, err, *, unreachable=False) -> AlignlabError``: the clear error
+for a failed transformers load of ``name`` (a local folder ``local`` or a hub id), naming offline
+mode when the hub was unreachable (``unreachable``: :func:`hub_kwargs` chose the local cache
+only). Raise it ``from err``."""
