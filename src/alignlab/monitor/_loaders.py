@@ -2,7 +2,8 @@
 
 Formats: ``.jsonl`` / ``.jsonl.gz`` (one row object per line) and ``.parquet`` (columns ``id``,
 ``conversation``, ``domain``, ``malign``; optional ``split``, ``source``). Every problem raises
-:class:`~alignlab.core.AlignlabError` naming the file, the row (1-based) and the field.
+:class:`~alignlab.core.AlignlabError` naming the file, the line (jsonl: the file's line, blank lines
+counted; parquet: the 1-based row) and the field.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ OFFICIAL_ID_DOMAINS = ("hh-rlhf-helpful", "hh-rlhf-harmless", "function-calling"
 _REQUIRED_COLUMNS = ("id", "conversation", "domain", "malign")
 CALIB_FRACTION = 0.2
 
+Located = tuple[Path, int, MoodRow]
+"""A row with where it was read: file, and line (jsonl: the file's line; parquet: the row)."""
+
 
 def load_rows(path: str | Path) -> list[MoodRow]:
     """Read and validate every row of a ``.jsonl``, ``.jsonl.gz`` or ``.parquet`` file.
@@ -31,17 +35,36 @@ def load_rows(path: str | Path) -> list[MoodRow]:
     Raises:
         AlignlabError: missing/empty file, unknown extension, bad JSON, missing column or field.
     """
-    path = Path(path)
+    return [r for _, _, r in _located_rows(Path(path))]
+
+
+def _located_rows(path: Path) -> list[Located]:
     name = path.name.lower()
     if name.endswith((".jsonl", ".jsonl.gz")):
-        rows = [row_from_json(obj, file=path, line=i) for i, obj in read_jsonl(path)]
+        rows = [(path, i, row_from_json(obj, file=path, line=i)) for i, obj in read_jsonl(path)]
     elif name.endswith(".parquet"):
-        rows = _load_parquet(path)
+        rows = [(path, i, r) for i, r in enumerate(_load_parquet(path), start=1)]
     else:
         raise AlignlabError("unknown file type; expected .jsonl, .jsonl.gz or .parquet", file=path)
     if not rows:
         raise AlignlabError("file holds no rows", file=path)
     return rows
+
+
+def check_unique_ids(rows: Iterable[Located]) -> None:
+    """Raise at the second occurrence of an id, naming where the first one is."""
+    first: dict[str, tuple[Path, int]] = {}
+    for path, line, r in rows:
+        if r.id in first:
+            f, n = first[r.id]
+            where = f"line {n}" if f == path else f"{f}:{n}"
+            raise AlignlabError(
+                f"id {r.id!r} appears more than once (first at {where})",
+                file=path,
+                line=line,
+                field="id",
+            )
+        first[r.id] = (path, line)
 
 
 def _load_parquet(path: Path) -> list[MoodRow]:
@@ -90,17 +113,21 @@ def carve_calib(
     return train, calib
 
 
-def _load_split(path: Path, split: str) -> list[MoodRow]:
-    rows = load_rows(path)
-    for i, r in enumerate(rows, start=1):
+def _load_split(path: Path, split: str) -> list[Located]:
+    rows = _located_rows(path)
+    for _, line, r in rows:
         if r.split != split and r.split != "test":  # "test" is the schema default when absent
             raise AlignlabError(
                 f"row is marked {r.split!r} inside the {split} file",
                 file=path,
-                line=i,
+                line=line,
                 field="split",
             )
-    return with_split(rows, split)
+    return rows
+
+
+def _rows(located: list[Located], split: str) -> list[MoodRow]:
+    return with_split([r for _, _, r in located], split)
 
 
 def load_benchmark_dir(path: str | Path, *, seed: int = 0) -> MoodData:
@@ -125,11 +152,13 @@ def load_benchmark_dir(path: str | Path, *, seed: int = 0) -> MoodData:
         manifest = read_json(path / "manifest.json")
         if not isinstance(manifest, dict):
             raise AlignlabError("manifest must be a JSON object", file=path / "manifest.json")
-    train = _load_split(path / "train.jsonl", "train")
-    test = _load_split(path / "test.jsonl", "test")
+    files = {s: path / f"{s}.jsonl" for s in ("train", "calib", "test")}
+    located = {s: _load_split(f, s) for s, f in files.items() if s != "calib" or f.is_file()}
+    check_unique_ids(row for rows in located.values() for row in rows)
+    train, test = _rows(located["train"], "train"), _rows(located["test"], "test")
     id_domains = tuple(manifest.get("id_domains") or dict.fromkeys(r.domain for r in train))
-    if (path / "calib.jsonl").is_file():
-        calib = _load_split(path / "calib.jsonl", "calib")
+    if "calib" in located:
+        calib = _rows(located["calib"], "calib")
     else:
         train, calib = carve_calib(train, id_domains, seed=seed)
         manifest = {**manifest, "calib": {"carved_from_train": CALIB_FRACTION, "seed": seed}}
@@ -207,7 +236,9 @@ def _local_rows(folder: Path) -> dict[str, list[MoodRow]]:
                 file=folder,
                 field="source",
             )
-        out[split] = [r for f in files for r in load_rows(f)]
+        located = [row for f in files for row in _located_rows(f)]
+        check_unique_ids(located)
+        out[split] = [r for _, _, r in located]
     return out
 
 
@@ -246,13 +277,14 @@ def add_extra_test(data: MoodData, path: str | Path, *, domain: str | None = Non
     hold at least one unsafe row, may not reuse an id and may not add in-distribution rows.
     """
     path = Path(path)
-    rows = load_rows(path)
+    located = _located_rows(path)
+    rows = [r for _, _, r in located]
     if domain is not None:
         if not domain.strip():
             raise AlignlabError("domain must be a non-empty string", file=path, field="domain")
         rows = [dataclasses.replace(r, domain=domain) for r in rows]
     taken = {r.id for split in data.splits().values() for r in split}
-    for i, r in enumerate(rows, start=1):
+    for (_, i, _), r in zip(located, rows, strict=True):
         if r.id in taken:
             raise AlignlabError(
                 f"id {r.id!r} is already used by the benchmark or this file",
