@@ -17,7 +17,12 @@ TINY = ("tiny-encoder", "tiny-lm")
 
 def _cfg(tmp_path: Path, **kw: object) -> BenchConfig:
     base = dict(
-        data="demo", models=TINY, ppl_model="tiny-lm", n_boot=50, out=str(tmp_path / "runs")
+        data="demo",
+        models=TINY,
+        ppl_model="tiny-lm",
+        text_guards=(),
+        n_boot=50,
+        out=str(tmp_path / "runs"),
     )
     base.update(kw)
     return BenchConfig(**base)  # type: ignore[arg-type]
@@ -98,6 +103,7 @@ def test_bad_inputs_exit_nonzero_without_partial_runs(
         str(out),
         "--n-boot",
         "10",
+        "--text-guards",  # none: the default LoRA guard would load a real model
     ]
     assert main([*base, "--detectors", "nonsense"]) == 2
     assert "unknown detector 'nonsense'" in capsys.readouterr().err

@@ -18,6 +18,7 @@ def _cfg(tmp_path: Path, **kw: object) -> BenchConfig:
         data="demo",
         models=("tiny-lm",),
         ppl_model="tiny-lm",
+        text_guards=(),
         n_boot=20,
         out=str(tmp_path / "runs"),
     )
@@ -71,7 +72,7 @@ def test_untouched_flag_overrides_and_is_checked(tmp_path: Path) -> None:
 def test_pooling_suffix() -> None:
     plan = ExtractionPlan(("smollm2@mean",), "smollm2", 64)
     assert plan.spec("smollm2@mean").pooling == "mean"
-    assert plan.spec("smollm2").pooling == "last"  # MOOD's default for causal LMs
+    assert plan.spec("smollm2").pooling == "mean"  # measured better than last on this data
     assert plan.spec("hf:org/model@cls").model == "hf:org/model"
     with pytest.raises(AlignlabError, match="unknown pooling 'max'") as info:
         plan.spec("minilm@max")

@@ -86,6 +86,7 @@ def test_official_mood_analyze_reproduces_every_metric(tmp_path: Path) -> None:
         models=("wordllama", "tiny-lm"),
         ppl_model="tiny-lm",
         detectors=("mahalanobis", "perplexity", "knn"),
+        text_guards=(),
         n_boot=20,
         out=str(tmp_path / "runs"),
     )

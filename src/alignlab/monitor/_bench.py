@@ -24,7 +24,10 @@ from alignlab.monitor._schema import MoodData, MoodRow
 
 NLL_DETECTORS = ("perplexity", "excess-surprise")
 GUARDS: dict[str, Callable[[], Any]] = {"logistic": LogisticGuard, "mlp": MLPGuard}
-DEFAULT_POOLING = {"smollm2": "last", "tiny-lm": "last"}
+# Mean pooling by default, causal LMs included: on the public benchmark's in-distribution
+# rows SmolLM2's mean-pooled states give the frozen guard AUROC 0.90 against 0.80 for its last
+# token. MOOD's last-token pooling stays one suffix away (``smollm2@last``).
+DEFAULT_POOLING: dict[str, str] = {}
 
 
 @dataclass

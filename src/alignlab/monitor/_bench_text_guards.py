@@ -18,6 +18,9 @@ from alignlab.monitor._features import Features
 from alignlab.monitor._schema import MoodData
 
 KINDS = ("lora", "zeroshot")
+# Chosen on the public benchmark's in-distribution calibration split with lora:minilm: 2 epochs
+# at 5e-4, batches of 16 reach calibration AUROC 0.92.
+LORA_EPOCHS, LORA_LR, LORA_BATCH = 2, 5e-4, 16
 
 
 def _split(spec: str) -> tuple[str, str]:
@@ -48,7 +51,15 @@ def score_text_guard(
     if kind == "lora":
         from alignlab.monitor._lora import LoraGuard
 
-        g = LoraGuard(base=base, max_tokens=plan.max_tokens, seed=plan.seed).fit(splits[0], y)
+        g = LoraGuard(
+            base=base,
+            max_tokens=plan.max_tokens,
+            seed=plan.seed,
+            epochs=LORA_EPOCHS,
+            lr=LORA_LR,
+            batch_size=LORA_BATCH,
+        )
+        g.fit(splits[0], y)
         n_params = int(sum(p.numel() for p in g.model_.parameters()))
         # MOOD pools a causal LM's last token; an encoder's states are pooled by their mean
         # (its last token is always [SEP]). Encoder tokenizers are the ones with a [CLS].

@@ -66,11 +66,13 @@ class BenchConfig:
     )
     guard: str = _f("logistic", "guard head on frozen features: logistic or mlp")
     text_guards: tuple[str, ...] = _f(
-        (),
+        ("lora:minilm",),
         "text-level guards scored beside the feature guards: lora:BASE (LoRA sequence "
         "classifier trained on the train split; feature detectors use its last-layer hidden "
-        "states, as MOOD does) or zeroshot:LM (P(unsafe) from first-token logprobs); BASE/LM: "
-        "tiny, smollm2, hf:ID_OR_PATH. Slow on CPU for real models",
+        "states, as MOOD does) or zeroshot:LM (P(unsafe) from first-token logprobs); BASE: "
+        "tiny, minilm, smollm2, hf:ID_OR_PATH; LM: tiny, smollm2, hf:ID_OR_PATH. lora:minilm "
+        "trains in minutes on 2 CPU cores; larger bases want a GPU. Pass --text-guards with "
+        "no value for none",
     )
     aggregator: str = _f(
         "lambda", "how guard and detectors combine: lambda (MOOD), mean, min, stack"
