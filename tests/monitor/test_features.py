@@ -125,3 +125,23 @@ def test_one_forward_caches_mean_and_last(tmp_path: Path) -> None:
     # a different token cap is a different feature: it is computed, not shared
     other = FeatureExtractor(FeatureSpec("m", "last", 16), cache_path=cache, loader=lambda s: lm)
     assert other.extract(texts).n_computed == len(texts)
+
+
+def test_wordllama_gets_the_token_cap_and_a_fresh_cache_revision(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import alignlab.models as models
+    from alignlab.monitor import _features
+
+    seen: dict = {}
+
+    def fake_load(spec: str, **kw: object) -> object:
+        seen[spec] = kw
+        return object()
+
+    monkeypatch.setattr(models, "load_encoder", fake_load)
+    _features._load_model(FeatureSpec("wordllama", "mean", 64))
+    assert seen["wordllama"] == {"max_tokens": 64}
+    # vectors cached before the cap was applied must never be served again
+    assert FeatureSpec("wordllama", "mean", 64).key("x").startswith("wordllama#capped|mean|64|")
+    assert FeatureSpec("minilm", "mean", 64).key("x").startswith("minilm|mean|64|")

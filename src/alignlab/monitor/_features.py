@@ -19,6 +19,9 @@ import numpy as np
 from alignlab.core import ArrayCache, default_cache_dir, sha256_text, track
 
 SHARED_POOLINGS = ("mean", "last")
+# A model whose features changed for the same spec gets a new revision, so vectors cached by
+# the old code are never served again. wordllama: the token cap was once ignored.
+_KEY_REVISIONS = {"wordllama": "capped"}
 
 
 @dataclass(frozen=True)
@@ -30,12 +33,17 @@ class FeatureSpec:
     pooling: str = "mean"
     max_tokens: int = 256
 
+    def _prefix(self) -> str:
+        rev = _KEY_REVISIONS.get(self.model)
+        model = f"{self.model}#{rev}" if rev else self.model
+        return f"{model}|{self.pooling}|{self.max_tokens}"
+
     def key(self, text: str) -> str:
-        return f"{self.model}|{self.pooling}|{self.max_tokens}|{sha256_text(text)}"
+        return f"{self._prefix()}|{sha256_text(text)}"
 
     def meta_key(self) -> str:
         """Cache key of ``[has NLL columns, parameter count]`` for this spec."""
-        return f"{self.model}|{self.pooling}|{self.max_tokens}|__meta__"
+        return f"{self._prefix()}|__meta__"
 
 
 @dataclass(frozen=True)
@@ -53,7 +61,7 @@ def _load_model(spec: FeatureSpec) -> Any:
     from alignlab.models import load_encoder
 
     if spec.model == "wordllama":  # static word vectors: always mean-pooled, no context window
-        return load_encoder(spec.model)
+        return load_encoder(spec.model, max_tokens=spec.max_tokens)
     return load_encoder(spec.model, pooling=spec.pooling, max_tokens=spec.max_tokens)
 
 
