@@ -86,10 +86,20 @@ def _run_verb(module: str, config: str, runner: str) -> Callable[[argparse.Names
     return handler
 
 
+def _monitor_bench(args: argparse.Namespace) -> int:
+    from alignlab.monitor import BenchConfig, bench_headline, run_bench
+
+    run_dir = run_bench(_config_from(args, BenchConfig))
+    print(bench_headline(run_dir))
+    print(f"report: {run_dir / 'report.html'}")
+    return 0
+
+
 def _monitor_demo(args: argparse.Namespace) -> int:
-    from alignlab.monitor import BenchConfig, run_bench
+    from alignlab.monitor import BenchConfig, bench_headline, run_bench
 
     run_dir = run_bench(BenchConfig(data="demo", out=args.out, n_boot=args.n_boot))
+    print(bench_headline(run_dir))
     print(f"report: {run_dir / 'report.html'}")
     return 0
 
@@ -148,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fit guards and OOD detectors on the restricted train split, combine them on "
         "the calibration split, report recall at 0.5/1/2% FPR per domain with bootstrap CIs.",
     )
-    bench.set_defaults(func=_run_verb("alignlab.monitor", "BenchConfig", "run_bench"))
+    bench.set_defaults(func=_monitor_bench)
     demo = verbs.add_parser("demo", help="the bench on the shipped demo set with bundled models")
     demo.add_argument("--out", default="runs", help="folder that holds run folders")
     demo.add_argument("--n-boot", type=int, default=300, help="bootstrap replicates")

@@ -85,3 +85,15 @@ def test_two_poolings_of_one_model_are_two_rows(tmp_path: Path) -> None:
     last, mean = m["tiny-lm@last/guard"], m["tiny-lm@mean/guard"]
     assert last["n_params"] == mean["n_params"]
     assert last["groups"]["id"]["auroc"] != mean["groups"]["id"]["auroc"]
+
+
+def test_cli_bench_prints_the_digest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from alignlab.cli import main
+
+    argv = ["monitor", "bench", "--models", "tiny-lm", "--ppl-model", "tiny-lm"]
+    argv += ["--text-guards", "--n-boot", "10", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "id AUROC" in out[0] and "untouched" in out[0]
+    assert out[1].split()[:2] == ["tiny-lm", "guard"]
+    assert out[-1].startswith("report: ") and out[-1].endswith("report.html")

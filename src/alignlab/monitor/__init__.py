@@ -15,6 +15,7 @@ from alignlab.monitor._aggregate import (
     make_aggregator,
 )
 from alignlab.monitor._bench_data import build_to_folder, load_data
+from alignlab.monitor._bench_report import bench_headline
 from alignlab.monitor._bench_run import run_bench
 from alignlab.monitor._checks import check_detector
 from alignlab.monitor._config import BenchConfig, BuildConfig
@@ -75,6 +76,7 @@ __all__ = [
     "Turn",
     "ZeroShotGuard",
     "add_extra_test",
+    "bench_headline",
     "build_to_folder",
     "chat_first_token_logprobs",
     "check_detector",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -10,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless: reports are written on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
 
-from alignlab.core import Run  # noqa: E402
+from alignlab.core import Run, read_json  # noqa: E402
 from alignlab.monitor._config import BenchConfig  # noqa: E402
 from alignlab.monitor._schema import MoodData  # noqa: E402
 
@@ -255,6 +256,11 @@ def write_report(
         "records.jsonl: one row per test item with every monitor's score. metrics.json: all "
         "numbers above. mood/: per-monitor results.jsonl + analysis.json in mood-bench's format."
     )
+
+
+def bench_headline(run_dir: str | Path) -> str:
+    """The terminal digest (:func:`headline_lines`) of a finished bench run folder."""
+    return "\n".join(headline_lines(read_json(Path(run_dir) / "metrics.json")))
 
 
 def headline_lines(metrics: dict[str, Any]) -> list[str]:
