@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from alignlab.core import AlignlabError
-from alignlab.models import _hf
+from alignlab.models import _hub
 from alignlab.models._bundled import mean_pool
 
 needs_wordllama = pytest.mark.skipif(
@@ -63,26 +63,26 @@ def test_hub_probe_says_whether_the_endpoint_answers(monkeypatch: pytest.MonkeyP
         server.bind(("127.0.0.1", 0))
         server.listen()
         port = server.getsockname()[1]
-        monkeypatch.setattr(_hf, "_hub_endpoint", lambda: f"http://127.0.0.1:{port}")
-        assert _hf.hub_reachable(timeout=5)
+        monkeypatch.setattr(_hub, "_hub_endpoint", lambda: f"http://127.0.0.1:{port}")
+        assert _hub.hub_reachable(timeout=5)
     # the port is closed now: connection refused, answered at once
-    assert not _hf.hub_reachable(timeout=5)
+    assert not _hub.hub_reachable(timeout=5)
 
 
 def test_hub_kwargs_use_the_local_cache_only_when_the_hub_is_unreachable(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(_hf, "hub_reachable", lambda timeout=3.0: False)
-    assert _hf.hub_kwargs("org/model") == {"local_files_only": True}
-    assert _hf.hub_kwargs(str(tmp_path)) == {}  # a local folder never needs the hub
-    monkeypatch.setattr(_hf, "hub_reachable", lambda timeout=3.0: True)
-    assert _hf.hub_kwargs("org/model") == {}
+    monkeypatch.setattr(_hub, "hub_reachable", lambda timeout=3.0: False)
+    assert _hub.hub_kwargs("org/model") == {"local_files_only": True}
+    assert _hub.hub_kwargs(str(tmp_path)) == {}  # a local folder never needs the hub
+    monkeypatch.setattr(_hub, "hub_reachable", lambda timeout=3.0: True)
+    assert _hub.hub_kwargs("org/model") == {}
 
 
 _OFFLINE_SCRIPT = """
 import json, socket
-from alignlab.models import _hf
+from alignlab.models import _hf, _hub
 from alignlab.core import AlignlabError
 
 attempts = []
@@ -91,7 +91,7 @@ def refuse(*args, **kwargs):  # every network connection the hub client would tr
     raise OSError("network is unreachable")
 socket.getaddrinfo = refuse
 socket.create_connection = refuse
-_hf.hub_reachable = lambda timeout=3.0: False  # the machine is offline
+_hub.hub_reachable = lambda timeout=3.0: False  # the machine is offline
 try:
     _hf.load_hf("alignlab-test/not-a-cached-model", causal=False)
     print(json.dumps({"error": None, "attempts": len(attempts)}))

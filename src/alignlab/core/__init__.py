@@ -16,7 +16,7 @@ from alignlab.core.io import (
 )
 from alignlab.core.progress import track
 from alignlab.core.report import Report
-from alignlab.core.runs import Run, load_metrics
+from alignlab.core.runs import Run, check_out_dir, load_metrics
 from alignlab.core.stats import (
     Estimate,
     auprc,
@@ -42,6 +42,7 @@ __all__ = [
     "auroc",
     "bootstrap",
     "bootstrap_mean",
+    "check_out_dir",
     "default_cache_dir",
     "fpr_at_tpr",
     "load_metrics",

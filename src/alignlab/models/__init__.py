@@ -2,8 +2,10 @@
 
 - :class:`TextEncoder`, :class:`CausalLM`, :class:`ChatBackend`: the protocols systems use.
 - Bundled offline models: :func:`minilm`, :func:`smollm2`, :func:`wordllama_encoder`.
-- Any transformers model: :func:`load_hf`, :class:`HFEncoder`, :class:`HFCausalLM`;
-  :func:`hub_load_error` turns a failed transformers load into a clear error.
+- Any transformers model: :func:`load_hf`, :class:`HFEncoder`, :class:`HFCausalLM`.
+- Hub access for transformers loads: :func:`hub_kwargs` keeps a load to the local cache when
+  :func:`hub_reachable` says the hub cannot be reached, :func:`hub_client_offline` puts the hub
+  client offline for a block, and :func:`hub_load_error` turns a failed load into a clear error.
 - OpenAI-compatible servers: :class:`OpenAIChat`.
 - Tiny random models built in code for tests: :func:`tiny_lm`, :func:`tiny_encoder`, ...
 - One-string specs: :func:`load_encoder`, :func:`load_causal_lm`, :data:`MODEL_SPECS`.
@@ -23,9 +25,9 @@ from alignlab.models._hf import (
     FeatureBatch,
     HFCausalLM,
     HFEncoder,
-    hub_load_error,
     load_hf,
 )
+from alignlab.models._hub import hub_client_offline, hub_kwargs, hub_load_error, hub_reachable
 from alignlab.models._openai import OpenAIChat
 from alignlab.models._protocols import CausalLM, ChatBackend, Completion, Message, TextEncoder
 from alignlab.models._specs import MODEL_SPECS, ModelSpec, load_causal_lm, load_encoder
@@ -52,7 +54,10 @@ __all__ = [
     "OpenAIChat",
     "TextEncoder",
     "WordLlamaEncoder",
+    "hub_client_offline",
+    "hub_kwargs",
     "hub_load_error",
+    "hub_reachable",
     "load_causal_lm",
     "load_encoder",
     "load_hf",

@@ -17,12 +17,12 @@ import numpy as np
 
 from alignlab.core import AlignlabError, track
 from alignlab.monitor._aggregate import make_aggregator
+from alignlab.monitor._config import NLL_DETECTORS
 from alignlab.monitor._detectors import make_detector
 from alignlab.monitor._features import FeatureExtractor, Features, FeatureSpec
 from alignlab.monitor._guards import LogisticGuard, MLPGuard
 from alignlab.monitor._schema import MoodData, MoodRow
 
-NLL_DETECTORS = ("perplexity", "excess-surprise")
 GUARDS: dict[str, Callable[[], Any]] = {"logistic": LogisticGuard, "mlp": MLPGuard}
 # Mean pooling by default, causal LMs included: on the public benchmark's in-distribution
 # rows SmolLM2's mean-pooled states give the frozen guard AUROC 0.90 against 0.80 for its last

@@ -18,7 +18,7 @@ def _f(default: T, help: str) -> T:  # noqa: A002 - mirrors argparse's name
     return cast(T, field(default=cast(Any, default), metadata={"help": help}))
 
 
-_NLL_DETECTORS = ("perplexity", "excess-surprise")  # the detectors that read the causal LM
+NLL_DETECTORS = ("perplexity", "excess-surprise")  # the detectors that read the causal LM
 
 
 def _bad(name: str, message: str) -> NoReturn:
@@ -95,7 +95,7 @@ class BenchConfig:
         Raises:
             AlignlabError: naming the field (``field="n_boot"`` for ``--n-boot``).
         """
-        from alignlab.core.runs import check_out_dir
+        from alignlab.core import check_out_dir
 
         _at_least(self.n_boot, 1, "n_boot", "bootstrap replicates")
         _at_least(self.max_tokens, 1, "max_tokens", "tokens per conversation")
@@ -112,11 +112,11 @@ class BenchConfig:
             _bad("models", "--models needs at least one feature model (e.g. --models wordllama)")
         if self.no_cache and self.cache:
             _bad("cache", "--cache and --no-cache contradict each other; pass one")
-        if self.ppl_finetune and not set(self.detectors) & set(_NLL_DETECTORS):
+        if self.ppl_finetune and not set(self.detectors) & set(NLL_DETECTORS):
             _bad(
                 "ppl_finetune",
                 "--ppl-finetune finetunes the LM behind "
-                f"{' and '.join(_NLL_DETECTORS)}, but --detectors has neither",
+                f"{' and '.join(NLL_DETECTORS)}, but --detectors has neither",
             )
         default_raw = BenchConfig.__dataclass_fields__["raw_dir"].default
         uses_raw = self.data == "public" or self.data.startswith("public-")

@@ -118,16 +118,18 @@ def _minilm_classifier() -> tuple[Any, Any]:
 def _from_pretrained(src: str, spec: str) -> tuple[Any, Any]:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from alignlab.models import hub_load_error
+    from alignlab.models import hub_client_offline, hub_kwargs, hub_load_error
 
-    kw: dict[str, Any] = {"num_labels": 2}
+    hub = hub_kwargs(src)  # local cache only when the hub cannot be reached: no minute of retries
+    kw: dict[str, Any] = {"num_labels": 2, **hub}
     if torch.cuda.is_available():
         kw["dtype"] = torch.bfloat16  # frozen base in bf16; trainable weights are made fp32
     try:
-        tok = AutoTokenizer.from_pretrained(src)
-        model = AutoModelForSequenceClassification.from_pretrained(src, **kw)
+        with hub_client_offline(bool(hub)):
+            tok = AutoTokenizer.from_pretrained(src, **hub)
+            model = AutoModelForSequenceClassification.from_pretrained(src, **kw)
     except Exception as err:  # noqa: BLE001 - transformers raises OSError/ValueError/hub errors
-        raise hub_load_error(spec, Path(src).expanduser(), err) from err
+        raise hub_load_error(spec, Path(src).expanduser(), err, unreachable=bool(hub)) from err
     return model, tok
 
 
