@@ -27,7 +27,13 @@ from alignlab.models._hf import (
     HFEncoder,
     load_hf,
 )
-from alignlab.models._hub import hub_client_offline, hub_kwargs, hub_load_error, hub_reachable
+from alignlab.models._hub import (
+    hub_client_offline,
+    hub_kwargs,
+    hub_load_error,
+    hub_offline,
+    hub_reachable,
+)
 from alignlab.models._openai import OpenAIChat
 from alignlab.models._protocols import CausalLM, ChatBackend, Completion, Message, TextEncoder
 from alignlab.models._specs import MODEL_SPECS, ModelSpec, load_causal_lm, load_encoder
@@ -55,6 +61,7 @@ __all__ = [
     "TextEncoder",
     "WordLlamaEncoder",
     "hub_client_offline",
+    "hub_offline",
     "hub_kwargs",
     "hub_load_error",
     "hub_reachable",

@@ -3,6 +3,7 @@
 - :func:`hub_reachable`: one short TCP probe of the hub endpoint (or its proxy);
 - :func:`hub_kwargs`: ``from_pretrained`` keyword arguments that keep a load to the local cache
   when the hub cannot be reached, so an offline machine fails at once instead of retrying;
+- :func:`hub_offline`: whether ``HF_HUB_OFFLINE`` switches the hub off;
 - :func:`hub_client_offline`: the hub client in offline mode for a block;
 - :func:`hub_load_error`: the clear :class:`AlignlabError` for a failed load.
 
@@ -21,7 +22,8 @@ from typing import Any
 from alignlab.core import AlignlabError
 
 
-def _offline() -> bool:
+def hub_offline() -> bool:
+    """Whether the user switched the hub off (``HF_HUB_OFFLINE`` set to a true value)."""
     flag = os.environ.get("HF_HUB_OFFLINE", "").strip().lower()
     return flag in {"1", "true", "yes", "on"}
 
@@ -56,7 +58,7 @@ def hub_kwargs(name_or_path: str) -> dict[str, Any]:
     """``from_pretrained`` keyword arguments for ``name_or_path``: ``local_files_only=True``
     when it is a hub id and the hub cannot be reached (so a cached copy loads at once and a
     missing one fails at once), else none."""
-    if Path(name_or_path).expanduser().is_dir() or _offline() or hub_reachable():
+    if Path(name_or_path).expanduser().is_dir() or hub_offline() or hub_reachable():
         return {}
     return {"local_files_only": True}
 
@@ -91,7 +93,7 @@ def _load_error(
         )
     text = f"{type(err).__name__}: {err}".lower()
     net_words = ("offline", "connect", "resolve", "timed out", "network", "cached")
-    if _offline() or any(w in text for w in net_words):
+    if hub_offline() or any(w in text for w in net_words):
         return AlignlabError(
             f"cannot load model '{name}' offline: it is not in the local Hugging Face cache; "
             "set HF_HUB_OFFLINE=0 with network access, or pass a local path",

@@ -9,7 +9,6 @@ counted; parquet: the 1-based row) and the field.
 from __future__ import annotations
 
 import dataclasses
-import os
 import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -166,10 +165,6 @@ def load_benchmark_dir(path: str | Path, *, seed: int = 0) -> MoodData:
     return data.validate()
 
 
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
-
-
 _LOCAL_HINT = (
     "download the dataset once (e.g. `huggingface-cli download mood-bench/mood-bench "
     "--repo-type dataset --local-dir DIR`) and pass the folder instead: "
@@ -178,10 +173,18 @@ _LOCAL_HINT = (
 
 
 def _hub_rows() -> dict[str, list[MoodRow]]:
-    if _offline():
+    from alignlab.models import hub_offline, hub_reachable
+
+    if hub_offline():
         raise AlignlabError(
             f"cannot load {HUB_DATASET} from the Hugging Face hub: HF_HUB_OFFLINE is set; "
             + _LOCAL_HINT,
+            field="source",
+        )
+    if not hub_reachable():  # the datasets client would otherwise retry for about a minute
+        raise AlignlabError(
+            f"cannot load {HUB_DATASET}: the Hugging Face hub cannot be reached, so this "
+            "machine seems offline; " + _LOCAL_HINT,
             field="source",
         )
     try:
