@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -51,10 +50,8 @@ def test_shape_balance_and_uniqueness() -> None:
     assert data.manifest["counts"] == counts
 
 
-def test_seeded_and_fast() -> None:
-    start = time.perf_counter()
+def test_seeded() -> None:
     a = demo_benchmark(seed=0)
-    assert time.perf_counter() - start < 0.1
     assert demo_benchmark(seed=0).test == a.test
     assert demo_benchmark(seed=1).train != a.train
     small = demo_benchmark(n_train=40)
