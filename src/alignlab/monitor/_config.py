@@ -127,7 +127,9 @@ class BenchConfig:
 
 @dataclass(frozen=True)
 class BuildConfig:
-    raw_dir: str = _f("../shared/data/raw", "folder with the raw public sources, in their published layout")
+    raw_dir: str = _f(
+        "../shared/data/raw", "folder with the raw public sources, in their published layout"
+    )
     out: str = _f("data/built/mood-public", "output folder (train/calib/test jsonl + manifest)")
     design: str = _f(
         "absolute",
