@@ -128,49 +128,45 @@ def _pct(x: float | None) -> str:
 
 
 def _scaling_plot(run: Run, metrics: dict[str, Any]) -> None:
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    styles = iter([("o", "-"), ("s", "--"), ("^", ":"), ("D", "-.")])
-    names: dict[int, list[str]] = {}
-    for combo in COMBOS_FOR_CURVE:
-        pts = [
-            (m["n_params"], m["groups"]["overall"][HEADLINE])
-            for m in metrics["monitors"].values()
-            if m["monitor"] == combo and "overall" in m["groups"] and m["n_params"] > 0
-        ]
-        if not pts:
-            continue
-        pts.sort(key=lambda p: p[0])  # stable: two poolings of one model keep their order
-        x = [p[0] for p in pts]
-        y = [100 * p[1]["value"] for p in pts]
-        err = [
-            [100 * (p[1]["value"] - p[1]["low"]) for p in pts],
-            [100 * (p[1]["high"] - p[1]["value"]) for p in pts],
-        ]
-        marker, line = next(styles)  # distinct styles: combos with λ = 0 overlap the guard
-        ax.errorbar(x, y, yerr=err, marker=marker, ls=line, capsize=3, label=combo, alpha=0.85)
-        for m in metrics["monitors"].values():
-            names.setdefault(m["n_params"], [])
-            if m["model"] not in names[m["n_params"]]:
-                names[m["n_params"]].append(m["model"])
-    for n, name in names.items():
-        ax.annotate(
-            " / ".join(name),
-            (n, 0),
-            textcoords="offset points",
-            xytext=(0, 4),
-            ha="center",
-            fontsize=7,
-        )
-    ax.set_xscale("log")
-    ax.set_xlabel("feature model parameters")
-    ax.set_ylabel("recall @ 1% FPR, overall (%)")
-    ax.set_title("Scaling: recall at 1% FPR vs encoder size")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    """Recall at 1% FPR of guard and guard + detectors per model, smallest model first;
+    a second panel shows the untouched groups when the run has any."""
+    models = sorted(_model_order(metrics), key=lambda name: _n_params(metrics, name))
+    panels = ["overall", *(["untouched"] if metrics.get("untouched_domains") else [])]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 + 3.2 * len(panels), 4.4), squeeze=False)
+    markers = iter("osD^")
+    for k, combo in enumerate(COMBOS_FOR_CURVE):
+        marker = next(markers)  # distinct markers: combos with λ = 0 sit on the guard
+        for ax, panel in zip(axes[0], panels, strict=True):
+            xs, ys, lo, hi = [], [], [], []
+            for i, model in enumerate(models):
+                est = metrics["monitors"].get(f"{model}/{combo}", {}).get("groups", {})
+                est = est.get(panel, {}).get(HEADLINE)
+                if est is None:
+                    continue
+                xs.append(i + (k - 1.5) * 0.12)
+                ys.append(100 * est["value"])
+                lo.append(100 * (est["value"] - est["low"]))
+                hi.append(100 * (est["high"] - est["value"]))
+            if xs:
+                ax.errorbar(
+                    xs, ys, yerr=[lo, hi], marker=marker, ls="", capsize=3, label=combo, alpha=0.85
+                )
+    labels = [f"{m}\n{_n_params(metrics, m) / 1e6:.1f}M" for m in models]
+    for ax, panel in zip(axes[0], panels, strict=True):
+        ax.set_xticks(range(len(models)), labels, fontsize=7)
+        ax.set_ylabel(f"recall @ 1% FPR, {panel} (%)")
+        ax.set_title(f"{panel} groups" if panel == "untouched" else "mean over all groups")
+        ax.grid(alpha=0.3, axis="y")
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle("Guard vs guard + OOD detectors, by feature model (smallest first)")
     fig.tight_layout()
     fig.savefig(run.plot_path("scaling.png"), dpi=120)
     plt.close(fig)
-    run.report.image("plots/scaling.png", "recall@1%FPR (overall incl. id) vs parameter count")
+    run.report.image("plots/scaling.png", "recall@1%FPR by feature model, 95% CIs")
+
+
+def _n_params(metrics: dict[str, Any], model: str) -> int:
+    return next(int(m["n_params"]) for m in metrics["monitors"].values() if m["model"] == model)
 
 
 def _domain_plot(run: Run, metrics: dict[str, Any], model: str) -> None:
