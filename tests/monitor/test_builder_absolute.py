@@ -102,10 +102,11 @@ def test_misaligned_answer_label_rule(tmp_path: Path) -> None:
 
 
 def test_misaligned_answer_bad_score_names_line_and_field(tmp_path: Path) -> None:
-    raw = _raw_with_em(tmp_path, "wish,Q?,A,3,90\nwish,Q?,B,high,90\n")
+    body = 'wish,Q?,"a long answer\nover two lines",3,90\nwish,Q?,B,high,90\n'
+    raw = _raw_with_em(tmp_path, body)
     with pytest.raises(AlignlabError, match="must be a number") as info:
         src.misaligned_answers(raw)
-    assert (info.value.line, info.value.field) == (3, "aligned")
+    assert (info.value.line, info.value.field) == (4, "aligned")  # file lines, not rows
     assert info.value.file.endswith("qwen_25_coder_32b_instruct_judged.csv")
 
 

@@ -95,8 +95,9 @@ def missing_files(raw: Path) -> list[str]:
     return gone
 
 
-def read_csv(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
-    """Rows of a CSV with a header; every name in ``columns`` must be a header field."""
+def read_csv_lines(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    """``(first file line, row)`` for each row of a CSV with a header (quoted fields may span
+    lines); every name in ``columns`` must be a header field."""
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         have = reader.fieldnames or []
@@ -105,7 +106,17 @@ def read_csv(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
                 raise AlignlabError(
                     f"missing column (file has: {', '.join(have)})", file=path, field=col
                 )
-        return list(reader)
+        out = []
+        start = reader.line_num + 1
+        for row in reader:
+            out.append((start, row))
+            start = reader.line_num + 1
+        return out
+
+
+def read_csv(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    """Rows of a CSV with a header; every name in ``columns`` must be a header field."""
+    return [row for _, row in read_csv_lines(path, columns)]
 
 
 def _row(rid: str, turns: list[Turn], domain: str, malign: int, source: str) -> MoodRow:
@@ -240,8 +251,7 @@ def misaligned_answers(raw: Path) -> list[MoodRow]:
     path = raw / EM_JUDGED
     rows = []
     cols = ("question_id", "question", "answer", "aligned", "coherent")
-    for i, r in enumerate(read_csv(path, cols)):
-        line = i + 2  # the header is line 1 (answers hold no raw newlines in this file)
+    for i, (line, r) in enumerate(read_csv_lines(path, cols)):
         aligned, coherent = _score(path, line, r, "aligned"), _score(path, line, r, "coherent")
         if coherent < EM_COHERENT_FROM or EM_MISALIGNED_BELOW <= aligned <= EM_ALIGNED_ABOVE:
             continue
