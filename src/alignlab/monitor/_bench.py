@@ -27,7 +27,7 @@ GUARDS: dict[str, Callable[[], Any]] = {"logistic": LogisticGuard, "mlp": MLPGua
 # Mean pooling by default, causal LMs included: on the public benchmark's in-distribution
 # rows SmolLM2's mean-pooled states give the frozen guard AUROC 0.90 against 0.80 for its last
 # token. MOOD's last-token pooling stays one suffix away (``smollm2@last``).
-DEFAULT_POOLING: dict[str, str] = {}
+DEFAULT_POOLING = "mean"
 
 
 @dataclass
@@ -133,11 +133,11 @@ class ExtractionPlan:
 
     def spec(self, model: str) -> FeatureSpec:
         """``model`` is a model spec, optionally with ``@mean`` / ``@last`` / ``@cls`` to
-        choose the pooling (default: :data:`DEFAULT_POOLING`, else mean)."""
+        choose the pooling (default: :data:`DEFAULT_POOLING`)."""
         from alignlab.models import POOLINGS  # torch-heavy: only when a bench really runs
 
         name, _, pooling = model.partition("@")
-        pooling = pooling or DEFAULT_POOLING.get(name, "mean")
+        pooling = pooling or DEFAULT_POOLING
         if pooling not in POOLINGS:
             raise AlignlabError(
                 f"unknown pooling '{pooling}' in model '{model}'; use @{', @'.join(POOLINGS)}",
