@@ -139,4 +139,13 @@ class BuildConfig:
     )
     seed: int = _f(0, "seed for sampling and splits")
     max_per_domain: int = _f(400, "cap on OOD rows per (domain, label)")
-    overwrite: bool = _f(False, "replace an existing output folder")
+    overwrite: bool = _f(False, "replace an existing output folder that holds a built benchmark")
+
+    def __post_init__(self) -> None:
+        """Reject values that would build a silently different benchmark.
+
+        Raises:
+            AlignlabError: naming the field.
+        """
+        _at_least(self.seed, 0, "seed", "numpy seeds are non-negative")
+        _at_least(self.max_per_domain, 1, "max_per_domain", "OOD rows per (domain, label)")
