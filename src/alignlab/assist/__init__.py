@@ -18,6 +18,11 @@ _LAZY = {
     "encode_action": "_env", "decode_action": "_env", "validate_goal": "_env",
     "LegalMasks": "_env", "packed_masks": "_env", "unpack_masks": "_env",
     "observe_inventory": "_env",
+    # ids of the original MBAG's flat layout and of its conformance fixture (numpy, no JAX)
+    "to_mbag": "_mbag_ids", "from_mbag": "_mbag_ids", "mbag_n_actions": "_mbag_ids",
+    "vector_to_mbag": "_mbag_ids", "vector_from_mbag": "_mbag_ids",
+    "to_fixture_layout": "_mbag_ids", "from_fixture_layout": "_mbag_ids",
+    "fixture_n_actions": "_mbag_ids",
     # goals
     "random_blob": "_goals", "house": "_houses", "load_house_folder": "_craftassist",
     "GoalBank": "_goal_bank", "build_goal_bank": "_goal_bank", "save_goal_bank": "_goal_bank",
