@@ -17,11 +17,13 @@ def test_demo_bench_with_bundled_models(tmp_path: Path) -> None:
     cfg = BenchConfig(data="demo", n_boot=100, out=str(tmp_path / "runs"))
     run = run_bench(cfg)
     m = json.loads((run / "metrics.json").read_text())["monitors"]
-    assert {v["model"] for v in m.values()} == {"wordllama", "minilm", "smollm2"}
+    assert {v["model"] for v in m.values()} == {"wordllama", "minilm", "smollm2", "lora:minilm"}
     n_params = {v["model"]: v["n_params"] for v in m.values()}
     assert n_params["wordllama"] < n_params["minilm"] < n_params["smollm2"]
-    # the guard learns the in-distribution task with real features
+    # the guards learn the in-distribution task with real features, the default LoRA one too
     assert m["minilm/guard"]["groups"]["id"]["auroc"]["value"] > 0.9
+    assert m["lora:minilm/guard"]["groups"]["id"]["auroc"]["value"] > 0.9
+    assert {"tool-misuse", "sycophancy", "untouched"} <= set(m["lora:minilm/guard"]["groups"])
     assert (run / "report.html").stat().st_size > 5000
 
 
