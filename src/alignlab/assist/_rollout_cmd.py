@@ -3,13 +3,56 @@ bootstrap CIs, a report, a picture of a final state and a replayable example epi
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from alignlab.core import AlignlabError, Run, bootstrap_mean
+
+MAX_SEED = 2**63 - 1  # numpy and jax.random.PRNGKey take seeds in 0..2**63 - 1
+GOAL_KINDS = ("house", "blob")
+
+
+def bad_flag(name: str, message: str) -> NoReturn:
+    """Raise the one error a bad flag value gets (``field`` = the config field's name)."""
+    raise AlignlabError(message, field=name)
+
+
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def check_at_least(value: int, low: int, name: str, what: str) -> None:
+    if value < low:
+        bad_flag(name, f"{flag(name)} must be >= {low} ({what}), not {value}")
+
+
+def check_seed(seed: int, name: str = "seed") -> None:
+    if not 0 <= seed <= MAX_SEED:
+        bad_flag(name, f"{flag(name)} must be in 0..2**63-1 (numpy and jax seeds), not {seed}")
+
+
+def check_grid(size: Sequence[int], goals: str, name: str = "size") -> None:
+    """Three integers X Y Z that the environment can play, the ``goals`` generator can fill
+    (houses need at least 5×6×5) and the replay viewer can show (at most 64 per side)."""
+    from alignlab.assist._houses import MIN_HOUSE_SIZE
+    from alignlab.assist._viewer import grid_too_big
+
+    given = " ".join(map(str, size)) or "(nothing)"
+    if len(size) != 3:
+        bad_flag(name, f"{flag(name)} must be three integers X Y Z, not {given}")
+    low = MIN_HOUSE_SIZE if goals == "house" else (3, 4, 3)  # the env needs Y >= 4
+    if any(n < m for n, m in zip(size, low, strict=True)):
+        need = " ".join(map(str, low))
+        why = f" for --goals {goals}" if goals == "house" else ""
+        bad_flag(name, f"{flag(name)} {given} is too small{why}: need >= {need}")
+    too_big = grid_too_big(size)
+    if too_big:
+        bad_flag(name, f"{flag(name)} {given}: {too_big}")
 
 
 @dataclass(frozen=True)
@@ -19,21 +62,75 @@ class RolloutConfig:
     goals: str = field(
         default="house", metadata={"help": "goal generator: house, blob, or a goal bank .npz"}
     )
-    size: tuple[int, ...] = field(default=(6, 6, 6), metadata={"help": "grid X Y Z"})
-    horizon: int = field(default=100, metadata={"help": "steps per episode"})
-    episodes: int = field(default=32, metadata={"help": "episodes, run in parallel"})
-    beta: float = field(default=5.0, metadata={"help": "human Boltzmann rationality"})
-    mistake_rate: float = field(default=0.0, metadata={"help": "human random-action rate"})
+    size: tuple[int, ...] = field(
+        default=(6, 6, 6),
+        metadata={"help": "grid X Y Z (Y vertical, >= 4; houses need >= 5 6 5; <= 64 each)"},
+    )
+    horizon: int = field(default=100, metadata={"help": "steps per episode (>= 1)"})
+    episodes: int = field(default=32, metadata={"help": "episodes, run in parallel (>= 1)"})
+    beta: float = field(
+        default=5.0, metadata={"help": "human Boltzmann rationality (>= 0; 0 = uniform)"}
+    )
+    mistake_rate: float = field(
+        default=0.0, metadata={"help": "human random-action rate, in [0, 1]"}
+    )
     finite_inventory: bool = field(
         default=False,
         metadata={"help": "finite inventories with GIVE (the paper's default is infinite)"},
     )
     inventory: tuple[int, ...] = field(
         default=(16, 16),
-        metadata={"help": "with --finite-inventory: blocks of each type held by human, assistant"},
+        metadata={
+            "help": "with --finite-inventory: blocks of each type held by human, assistant "
+            "(0..64 each)"
+        },
     )
     seed: int = field(default=0, metadata={"help": "seed for goals and play"})
     out: str = field(default="runs", metadata={"help": "folder that holds run folders"})
+
+    def __post_init__(self) -> None:
+        """Reject flag values that would crash mid-run, run a meaningless model, or be ignored.
+
+        Raises:
+            AlignlabError: naming the field (``field="mistake_rate"`` for ``--mistake-rate``).
+        """
+        from alignlab.assist._layout import EnvConfig
+        from alignlab.core import check_out_dir
+
+        if self.human != "heuristic":
+            bad_flag("human", f"unknown human '{self.human}'; known: heuristic")
+        if self.goals not in GOAL_KINDS and not self.goals.endswith(".npz"):
+            bad_flag("goals", f"unknown goals '{self.goals}'; use house, blob or FILE.npz")
+        check_grid(self.size, self.goals)
+        check_at_least(self.horizon, 1, "horizon", "steps per episode")
+        check_at_least(self.episodes, 1, "episodes", "episodes to play")
+        if not (math.isfinite(self.beta) and self.beta >= 0):
+            bad_flag("beta", f"--beta must be a finite number >= 0 (0 = uniform), not {self.beta}")
+        if not 0.0 <= self.mistake_rate <= 1.0:  # NaN fails too
+            bad_flag(
+                "mistake_rate",
+                f"--mistake-rate is a probability and must be in [0, 1], not {self.mistake_rate}",
+            )
+        self._check_inventory(EnvConfig.inventory_max)
+        check_seed(self.seed)
+        check_out_dir(self.out)
+
+    def _check_inventory(self, most: int) -> None:
+        default = RolloutConfig.__dataclass_fields__["inventory"].default
+        if not self.finite_inventory:
+            if tuple(self.inventory) != default:
+                bad_flag(
+                    "inventory",
+                    "--inventory is only read with finite inventories; add --finite-inventory "
+                    "(the default is the paper's infinite inventories)",
+                )
+            return
+        if len(self.inventory) != 2 or not all(0 <= n <= most for n in self.inventory):
+            given = " ".join(map(str, self.inventory)) or "(nothing)"
+            bad_flag(
+                "inventory",
+                f"--inventory must be two counts in 0..{most} (human, assistant), not {given}",
+            )
 
 
 def _goals(cfg: RolloutConfig, env_cfg: Any) -> np.ndarray:
@@ -51,7 +148,7 @@ def _goals(cfg: RolloutConfig, env_cfg: Any) -> np.ndarray:
 
         bank = np.asarray(load_goal_bank(cfg.goals, size=env_cfg.size).goals)
         return bank[rng.integers(0, len(bank), cfg.episodes)]
-    raise AlignlabError(f"unknown goals '{cfg.goals}'; use house, blob or FILE.npz", field="goals")
+    bad_flag("goals", f"unknown goals '{cfg.goals}'; use house, blob or FILE.npz")
 
 
 def run_rollout(cfg: RolloutConfig) -> Path:
@@ -64,17 +161,11 @@ def run_rollout(cfg: RolloutConfig) -> Path:
     from alignlab.assist._rollout import ASSISTANTS, episode_fn, episode_replay, summarise
     from alignlab.assist._viewer import save_episode_html
 
-    if cfg.human != "heuristic":
-        raise AlignlabError(f"unknown human '{cfg.human}'; known: heuristic", field="human")
     if cfg.assistant not in ASSISTANTS:
         raise AlignlabError(
             f"unknown assistant '{cfg.assistant}'; known: {', '.join(ASSISTANTS)}",
             field="assistant",
         )
-    if len(cfg.size) != 3 or min(cfg.size) < 3:
-        raise AlignlabError("size must be three integers ≥ 3 (X Y Z)", field="size")
-    if cfg.finite_inventory and len(cfg.inventory) != 2:
-        raise AlignlabError("inventory must be two counts: human, assistant", field="inventory")
     env_cfg = EnvConfig(
         size=tuple(cfg.size),  # type: ignore[arg-type]
         horizon=cfg.horizon,

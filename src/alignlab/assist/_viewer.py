@@ -23,6 +23,11 @@ from alignlab.core.io import dumps_strict
 EPISODE_FORMAT = "alignlab.assist.episode/1"
 TEMPLATE_NAME = "viewer_template.html"
 DEFAULT_TITLE = "alignlab assist episode"
+# The page keeps the goal, the state and a checkpoint every 64 steps as byte arrays of X·Y·Z and
+# draws every voxel each frame; these bounds keep it to a few MB and a smooth redraw (the paper's
+# grid is 11×10×10). The assist commands hold --size to them before any work.
+MAX_GRID_SIDE = 64
+MAX_GRID_VOXELS = 131_072  # 2**17, e.g. 64×32×64
 _PLACEHOLDER = re.compile(r"\{\{(TITLE|EPISODE_JSON|COLORS_JSON)\}\}")
 _Fail = Callable[[str, str], AlignlabError]
 
@@ -83,6 +88,9 @@ def validate_episode(episode: Any, *, file: str | Path | None = None) -> None:
     if not (_int_list(raw_size, 3) and all(n > 0 for n in raw_size)):
         raise fail(f"expected three positive integers [X, Y, Z], got {_short(raw_size)}", "size")
     size = [int(n) for n in raw_size]
+    too_big = grid_too_big(size)
+    if too_big:
+        raise fail(too_big, "size")
     n_voxels = math.prod(size)
     names = episode.get("block_names")
     if names is not None and not (
@@ -105,6 +113,19 @@ def validate_episode(episode: Any, *, file: str | Path | None = None) -> None:
     top = n_actions(n_voxels, finite_inventory=meta.get("finite_inventory") is True)
     for k, step in enumerate(steps):
         _check_step(step, f"steps[{k}]", size, top, fail)
+
+
+def grid_too_big(size: Sequence[int]) -> str:
+    """Why the viewer page cannot hold an ``[X, Y, Z]`` grid, or ``""`` when it can."""
+    if max(size) > MAX_GRID_SIDE:
+        limit = f"the replay viewer's limit of {MAX_GRID_SIDE} per dimension"
+        return f"grid {_dims(size)} is over {limit}"
+    if math.prod(size) > MAX_GRID_VOXELS:
+        return (
+            f"grid {_dims(size)} has {math.prod(size):,} voxels, over the replay viewer's limit of "
+            f"{MAX_GRID_VOXELS:,}"
+        )
+    return ""
 
 
 def _check_step(step: Any, where: str, size: list[int], top: int, fail: _Fail) -> None:
@@ -169,7 +190,7 @@ def _in_grid(xyz: Any, size: list[int]) -> bool:
     return all(0 <= c < n for c, n in zip(xyz, size, strict=True))
 
 
-def _dims(size: list[int]) -> str:
+def _dims(size: Sequence[int]) -> str:
     return "×".join(map(str, size))
 
 
