@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from alignlab.assist._rollout_cmd import bad_flag, check_at_least, check_grid, check_seed, flag
-from alignlab.core import AlignlabError, Run
+from alignlab.assist._rollout_cmd import check_grid
+from alignlab.core import AlignlabError, Run, bad_flag, check_at_least, check_seed, flag
 
 MODEL_FILE = "bc_human.npz"
 _RECORDING_ONLY = ("episodes", "goals", "horizon")  # flags that only shape recorded play

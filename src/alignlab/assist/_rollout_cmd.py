@@ -7,33 +7,21 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 
-from alignlab.core import AlignlabError, Run, bootstrap_mean
+from alignlab.core import (
+    AlignlabError,
+    Run,
+    bad_flag,
+    bootstrap_mean,
+    check_at_least,
+    check_seed,
+    flag,
+)
 
-MAX_SEED = 2**63 - 1  # numpy and jax.random.PRNGKey take seeds in 0..2**63 - 1
 GOAL_KINDS = ("house", "blob")
-
-
-def bad_flag(name: str, message: str) -> NoReturn:
-    """Raise the one error a bad flag value gets (``field`` = the config field's name)."""
-    raise AlignlabError(message, field=name)
-
-
-def flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def check_at_least(value: int, low: int, name: str, what: str) -> None:
-    if value < low:
-        bad_flag(name, f"{flag(name)} must be >= {low} ({what}), not {value}")
-
-
-def check_seed(seed: int, name: str = "seed") -> None:
-    if not 0 <= seed <= MAX_SEED:
-        bad_flag(name, f"{flag(name)} must be in 0..2**63-1 (numpy and jax seeds), not {seed}")
 
 
 def check_grid(size: Sequence[int], goals: str, name: str = "size") -> None:

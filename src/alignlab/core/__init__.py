@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alignlab.core.cache import ArrayCache, JsonCache, default_cache_dir
 from alignlab.core.errors import AlignlabError
+from alignlab.core.flags import MAX_SEED, bad_flag, check_at_least, check_seed, flag
 from alignlab.core.io import (
     atomic_path,
     atomic_write_json,
@@ -33,6 +34,7 @@ __all__ = [
     "ArrayCache",
     "Estimate",
     "JsonCache",
+    "MAX_SEED",
     "Report",
     "Run",
     "atomic_path",
@@ -40,10 +42,14 @@ __all__ = [
     "atomic_write_text",
     "auprc",
     "auroc",
+    "bad_flag",
     "bootstrap",
     "bootstrap_mean",
+    "check_at_least",
     "check_out_dir",
+    "check_seed",
     "default_cache_dir",
+    "flag",
     "fpr_at_tpr",
     "load_metrics",
     "read_json",

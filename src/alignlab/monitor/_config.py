@@ -6,9 +6,9 @@ Each field's ``metadata["help"]`` is its ``--help`` text.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, TypeVar, cast
+from typing import Any, TypeVar, cast
 
-from alignlab.core.errors import AlignlabError
+from alignlab.core import bad_flag, check_at_least
 
 T = TypeVar("T")
 
@@ -19,16 +19,6 @@ def _f(default: T, help: str) -> T:  # noqa: A002 - mirrors argparse's name
 
 
 NLL_DETECTORS = ("perplexity", "excess-surprise")  # the detectors that read the causal LM
-
-
-def _bad(name: str, message: str) -> NoReturn:
-    raise AlignlabError(message, field=name)
-
-
-def _at_least(value: int, low: int, name: str, what: str) -> None:
-    if value < low:
-        flag = "--" + name.replace("_", "-")
-        _bad(name, f"{flag} must be >= {low} ({what}), not {value}")
 
 
 @dataclass(frozen=True)
@@ -97,23 +87,25 @@ class BenchConfig:
         """
         from alignlab.core import check_out_dir
 
-        _at_least(self.n_boot, 1, "n_boot", "bootstrap replicates")
-        _at_least(self.max_tokens, 1, "max_tokens", "tokens per conversation")
-        _at_least(self.max_rows, 0, "max_rows", "test rows per (domain, label); 0 = no cap")
-        _at_least(self.max_train, 0, "max_train", "train rows per (domain, label); 0 = no cap")
-        _at_least(self.seed, 0, "seed", "numpy seeds are non-negative")
+        check_at_least(self.n_boot, 1, "n_boot", "bootstrap replicates")
+        check_at_least(self.max_tokens, 1, "max_tokens", "tokens per conversation")
+        check_at_least(self.max_rows, 0, "max_rows", "test rows per (domain, label); 0 = no cap")
+        check_at_least(self.max_train, 0, "max_train", "train rows per (domain, label); 0 = no cap")
+        check_at_least(self.seed, 0, "seed", "numpy seeds are non-negative")
         if not self.fprs:
-            _bad("fprs", "--fprs needs at least one rate, e.g. --fprs 0.005 0.01 0.02")
+            bad_flag("fprs", "--fprs needs at least one rate, e.g. --fprs 0.005 0.01 0.02")
         for f in self.fprs:
             if not 0.0 < f < 1.0:  # NaN fails too
-                _bad("fprs", f"--fprs {f:g} is not a rate strictly between 0 and 1")
+                bad_flag("fprs", f"--fprs {f:g} is not a rate strictly between 0 and 1")
         object.__setattr__(self, "fprs", tuple(sorted({*map(float, self.fprs), 0.01})))
         if not self.models and not self.text_guards:
-            _bad("models", "--models needs at least one feature model (e.g. --models wordllama)")
+            bad_flag(
+                "models", "--models needs at least one feature model (e.g. --models wordllama)"
+            )
         if self.no_cache and self.cache:
-            _bad("cache", "--cache and --no-cache contradict each other; pass one")
+            bad_flag("cache", "--cache and --no-cache contradict each other; pass one")
         if self.ppl_finetune and not set(self.detectors) & set(NLL_DETECTORS):
-            _bad(
+            bad_flag(
                 "ppl_finetune",
                 "--ppl-finetune finetunes the LM behind "
                 f"{' and '.join(NLL_DETECTORS)}, but --detectors has neither",
@@ -121,7 +113,7 @@ class BenchConfig:
         default_raw = BenchConfig.__dataclass_fields__["raw_dir"].default
         uses_raw = self.data == "public" or self.data.startswith("public-")
         if self.raw_dir != default_raw and not uses_raw:
-            _bad("raw_dir", f"--raw-dir is only read by --data public, not --data {self.data}")
+            bad_flag("raw_dir", f"--raw-dir is only read by --data public, not --data {self.data}")
         check_out_dir(self.out)
 
 
@@ -147,5 +139,5 @@ class BuildConfig:
         Raises:
             AlignlabError: naming the field.
         """
-        _at_least(self.seed, 0, "seed", "numpy seeds are non-negative")
-        _at_least(self.max_per_domain, 1, "max_per_domain", "OOD rows per (domain, label)")
+        check_at_least(self.seed, 0, "seed", "numpy seeds are non-negative")
+        check_at_least(self.max_per_domain, 1, "max_per_domain", "OOD rows per (domain, label)")
