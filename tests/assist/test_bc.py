@@ -31,7 +31,8 @@ from alignlab.assist._bc_cmd import MODEL_FILE, TrainHumanConfig, run_train_huma
 from alignlab.assist._layout import EnvConfig  # noqa: E402
 from alignlab.core import AlignlabError, read_jsonl  # noqa: E402
 
-CFG = EnvConfig(size=(6, 6, 6), horizon=60)
+# los="off": the rule the heuristic human is written for (it does not check line of sight)
+CFG = EnvConfig(size=(6, 6, 6), horizon=60, los="off")
 
 
 @pytest.fixture(scope="module")

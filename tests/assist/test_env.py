@@ -33,6 +33,9 @@ CFG = EnvConfig(size=(6, 6, 6), horizon=5)
 V = CFG.n_voxels
 STEP = jax.jit(functools.partial(step, CFG))
 MASKS = jax.jit(functools.partial(legal_masks, CFG), static_argnums=1)
+CFG_OFF = EnvConfig(size=(6, 6, 6), horizon=5, los="off")  # the default until 2026-11
+STEP_OFF = jax.jit(functools.partial(step, CFG_OFF))
+MASKS_OFF = jax.jit(functools.partial(legal_masks, CFG_OFF), static_argnums=1)
 FLAT = jax.jit(functools.partial(legal_action_mask, CFG), static_argnums=1)
 OBS = jax.jit(functools.partial(observe, CFG), static_argnums=1)
 NOOP = 0
@@ -116,13 +119,37 @@ def test_encode_decode_roundtrip_and_range() -> None:
 
 
 def test_reach_from_eye() -> None:
+    """los="off": reach between the head voxel's centre and the target's centre."""
     s = _state(human=(0, 2, 0))  # eye at (0, 3, 0)
-    near = _act(s, place(4, 2, 0, PLANKS))  # d² = 16 + 1 = 17 <= 20.25
+
+    def act(a: int) -> State:
+        return STEP_OFF(s, jnp.array([a, NOOP], jnp.int32), None)
+
+    near = act(place(4, 2, 0, PLANKS))  # d² = 16 + 1 = 17 <= 20.25
     assert int(near.blocks[4, 2, 0]) == PLANKS and int(near.last_interacted[4, 2, 0]) == 0
-    far = _act(s, place(4, 2, 2, PLANKS))  # d² = 16 + 1 + 4 = 21 > 20.25
+    far = act(place(4, 2, 2, PLANKS))  # d² = 16 + 1 + 4 = 21 > 20.25
     assert int(far.blocks[4, 2, 2]) == 0
-    assert int(_act(s, brk(4, 1, 2)).blocks[4, 1, 2]) == DIRT  # d² = 16 + 4 + 4
-    assert int(_act(s, brk(3, 1, 1)).blocks[3, 1, 1]) == 0  # d² = 9 + 4 + 1
+    assert int(act(brk(4, 1, 2)).blocks[4, 1, 2]) == DIRT  # d² = 16 + 4 + 4
+    assert int(act(brk(3, 1, 1)).blocks[3, 1, 1]) == 0  # d² = 9 + 4 + 1
+
+
+def test_mbag_rule_eye_faces_and_players() -> None:
+    """los="mbag" (default): the eye is 1.6 above the feet and rays go to points on faces, so
+    a block under the far side of a wall is out of sight; the other player blocks rays; a
+    player may build into its own voxels but not the other's; feet may stand in the top
+    layer."""
+    s = _state(human=(0, 2, 2), assistant=(2, 2, 2))  # the assistant stands in front
+    place_m, brk_m, glob, *_ = (np.asarray(m) for m in MASKS(s, 0))
+    assert not brk_m[3, 1, 2] and brk_m[1, 1, 2]  # dirt behind the assistant is hidden
+    assert not place_m[2, 2, 2] and not place_m[2, 3, 2]  # the assistant's voxels
+    assert place_m[0, 2, 2] or brk_m[0, 1, 2]  # its own feet voxel and the dirt below
+    n = _act(s, place(0, 2, 2, PLANKS))  # building into its own feet voxel
+    assert int(n.blocks[0, 2, 2]) == int(place_m[0, 2, 2]) * PLANKS
+    top = _state(human=(0, 4, 0), assistant=(4, 2, 4))
+    assert bool(MASKS(top, 0).globals[3])  # +y: the head goes above the 6-high grid
+    up = _act(top, 3)
+    assert up.positions[0].tolist() == [0, 5, 0]
+    assert not bool(MASKS(up, 0).globals[3])
 
 
 def test_human_first_on_same_voxel() -> None:
@@ -267,7 +294,7 @@ def test_vmap_batch_equals_loop() -> None:
 
 
 def test_line_of_sight_blocks_through_walls() -> None:
-    cfg = EnvConfig(size=(6, 6, 6), line_of_sight=True)
+    cfg = EnvConfig(size=(6, 6, 6), los="centre")
     s = _state(human=(0, 2, 2))  # eye (0, 3, 2)
     wall = s.blocks.at[1, 2:5, :].set(PLANKS)
     s = s._replace(blocks=wall)
@@ -275,7 +302,7 @@ def test_line_of_sight_blocks_through_walls() -> None:
     place_m, brk_m, *_ = (np.asarray(m) for m in masks_fn(s, 0))
     assert brk_m[1, 3, 2] and not brk_m[2, 1, 2]  # the wall is visible, dirt behind it is not
     assert not place_m[2, 2, 2] and not place_m[3, 2, 1]
-    no_los_place, no_los_brk, *_ = (np.asarray(m) for m in MASKS(s, 0))
+    no_los_place, no_los_brk, *_ = (np.asarray(m) for m in MASKS_OFF(s, 0))
     assert no_los_brk[2, 1, 2] and no_los_place[2, 2, 2]
     n = step(cfg, s, jnp.array([brk(2, 1, 2), NOOP]))  # eager: the step agrees with the mask
     assert int(n.blocks[2, 1, 2]) == DIRT

@@ -116,10 +116,22 @@ def report(name: str, counts: dict[str, tuple[int, int, int, int]]) -> str:
 
 # (config, reference array) -> per kind the most (ours-only, theirs-only) differences allowed
 FLOORS: dict[tuple[str, str], dict[str, tuple[int, int]]] = {
-    ("default", "env_ok"): {"move": (0, 34), "break": (1149, 695), "place": (4603, 281)},
-    ("default", "mask_los"): {"move": (0, 34), "break": (1149, 0), "place": (4603, 0)},
+    # the default, los="mbag": the original's rule, exact on these states; its mask_los also
+    # asks for the target's centre within reach of the head voxel's centre (MBAG's mask only)
+    ("mbag", "env_ok"): {"move": (0, 0), "break": (0, 0), "place": (0, 0)},
+    ("mbag", "mask_los"): {"move": (0, 0), "break": (695, 0), "place": (281, 0)},
+    # los="off", the default until 2026-11: centre-to-centre reach, no line of sight
+    ("off", "env_ok"): {"move": (0, 34), "break": (1149, 695), "place": (4603, 281)},
+    ("off", "mask_los"): {"move": (0, 34), "break": (1149, 0), "place": (4603, 0)},
+    # los="centre": a sampled ray between voxel centres
+    ("centre", "env_ok"): {"move": (0, 34), "break": (65, 1431), "place": (1499, 870)},
+    ("centre", "mask_los"): {"move": (0, 34), "break": (65, 736), "place": (1499, 589)},
 }
-CONFIGS = {"default": EnvConfig(size=SIZE)}
+CONFIGS = {
+    "mbag": EnvConfig(size=SIZE),
+    "off": EnvConfig(size=SIZE, los="off"),
+    "centre": EnvConfig(size=SIZE, los="centre"),
+}
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
@@ -146,3 +158,31 @@ def test_converter_matches_the_fixture_layout() -> None:
     assert set(np.flatnonzero(flat)) == {7 + V - 1} | {
         7 + V + (b - 2) * V + v for b in range(2, 10)
     }
+
+
+def test_step_accepts_what_the_original_accepts() -> None:
+    """The step (not only the mask) applies a PLACE or BREAK iff the original's env accepts
+    it: 30 ids per state and player, half accepted by the original where it has that many."""
+    from alignlab.assist._env import step
+
+    cfg = CONFIGS["mbag"]
+    fx = _fixture()
+    rng = np.random.default_rng(0)
+    idx, acts, want = [], [], []
+    for i in range(len(fx["blocks"])):
+        for p in (0, 1):
+            ok = fx["env_ok"][i, p, 7 : 7 + 2 * V]  # BREAK, then PLACE of dirt
+            good, bad = np.flatnonzero(ok), np.flatnonzero(~ok)
+            pick = np.concatenate(
+                [rng.choice(good, min(15, len(good)), False), rng.choice(bad, 15, False)]
+            )
+            for a in pick + 7:
+                pair = [0, 0]
+                pair[p] = int(a)
+                idx.append(i)
+                acts.append(pair)
+                want.append(bool(fx["env_ok"][i, p, a]))
+    states = jax.tree.map(lambda leaf: leaf[np.asarray(idx)], _states(cfg, fx))
+    out = jax.jit(jax.vmap(functools.partial(step, cfg)))(states, jnp.asarray(acts), None)
+    changed = np.any(np.asarray(out.blocks) != np.asarray(states.blocks), axis=(1, 2, 3))
+    assert np.array_equal(changed, np.asarray(want))

@@ -1,6 +1,7 @@
 """Property: on random 6×6×6 states and random (legal or illegal) actions, the JAX step, masks
-and observations equal the plain-Python reference's — infinite inventories with line of sight
-off and on, and finite inventories with GIVE (a small stack limit, so full stacks are common)."""
+and observations equal the plain-Python reference's — infinite inventories under each reach
+rule (los "mbag", the default, "off" and "centre"), and finite inventories with GIVE (a small
+stack limit, so full stacks are common)."""
 
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ from alignlab.assist._env import (  # noqa: E402
 )
 from alignlab.assist._layout import BEDROCK, EnvConfig  # noqa: E402
 
-CFG = EnvConfig(size=(6, 6, 6), horizon=8)
-CFG_LOS = EnvConfig(size=(6, 6, 6), horizon=8, line_of_sight=True)
+CFG = EnvConfig(size=(6, 6, 6), horizon=8)  # los="mbag", the original MBAG's rule
+CFG_OFF = EnvConfig(size=(6, 6, 6), horizon=8, los="off")
+CFG_LOS = EnvConfig(size=(6, 6, 6), horizon=8, los="centre")
 CFG_INV = EnvConfig(
     size=(6, 6, 6), horizon=8, finite_inventory=True, inventory_start=(2, 2), inventory_max=3
 )
@@ -49,7 +51,7 @@ def _views(cfg: EnvConfig, state: State):  # type: ignore[no-untyped-def]
 
 COMPILED = {
     c: (jax.jit(functools.partial(step, c)), jax.jit(functools.partial(_views, c)))
-    for c in (CFG, CFG_LOS, CFG_INV)
+    for c in (CFG, CFG_OFF, CFG_LOS, CFG_INV)
 }
 
 
@@ -59,11 +61,11 @@ def _random_state(cfg: EnvConfig, seed: int, air_share: float, t: int, done: boo
     blocks = np.where(rng.random(CFG.size) < air_share, 0, rng.integers(2, 10, CFG.size))
     blocks[:, 0] = BEDROCK
     goal = np.where(rng.random(CFG.size) < 0.5, 0, rng.integers(1, 10, CFG.size))
-    # two non-overlapping players; their voxels are air
+    # two non-overlapping players; their voxels are air; under los="mbag" the feet may stand
+    # in the top layer (head above the grid)
+    top = ny if cfg.los == "mbag" else ny - 1
     while True:
-        pos = np.stack(
-            [rng.integers(0, nx, 2), rng.integers(1, ny - 1, 2), rng.integers(0, nz, 2)], 1
-        )
+        pos = np.stack([rng.integers(0, nx, 2), rng.integers(1, top, 2), rng.integers(0, nz, 2)], 1)
         same_col = pos[0, 0] == pos[1, 0] and pos[0, 2] == pos[1, 2]
         if not (same_col and abs(pos[0, 1] - pos[1, 1]) <= 1):
             break
@@ -118,6 +120,12 @@ CASES = dict(
 @given(**CASES)
 def test_jax_equals_reference(**case: object) -> None:
     _check(CFG, **case)  # type: ignore[arg-type]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(**CASES)
+def test_jax_equals_reference_los_off(**case: object) -> None:
+    _check(CFG_OFF, **case)  # type: ignore[arg-type]
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

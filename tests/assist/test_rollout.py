@@ -29,8 +29,9 @@ def _run(tmp_path: Path, assistant: str) -> dict:  # type: ignore[type-arg]
     assert main(args) == 0
     run = next((out / "assist-rollout").iterdir())
     rows = [r for _, r in read_jsonl(run / "records.jsonl")]
-    # wrong blocks can take the goal percentage below 0 (a random assistant does)
-    assert len(rows) == 6 and all(-1 <= r["goal_percentage"] <= 1 for r in rows)
+    # wrong blocks can take the goal percentage below 0, even below -1 on a 6x6x6 blob goal
+    # (a random assistant does under the original's reach rule)
+    assert len(rows) == 6 and all(-2 <= r["goal_percentage"] <= 1 for r in rows)
     assert (run / "plots" / "final_episode0.png").is_file()
     _check_replay(run, rows[0])
     return json.loads((run / "metrics.json").read_text())

@@ -15,16 +15,23 @@ Rules (``_reference.py`` restates them with plain loops and is the test oracle):
   place meets a non-air voxel and is a no-op; a move into a voxel the other player holds,
   or has just moved into, is blocked). A consequence: if the human breaks a block, the
   assistant may place into that voxel in the same step.
-* PLACE(v, b): v is air, within ``reach`` of the player's eye (head voxel centre to voxel
-  centre, Euclidean), not a voxel of either player, and face-adjacent to a non-air voxel
-  (a simplification of Minecraft's "place against a face"; bedrock at y=0 is the ground, and
-  out-of-grid neighbours do not count). BREAK(v): v is neither air nor bedrock, and within
-  reach. MOVE: both of the player's voxels (feet, head = feet + (0, 1, 0)) stay in the grid,
-  are air and are not the other player's; players fly (no gravity).
+* ``los="mbag"`` (the default; the original MBAG's rule, ``_los``'s module doc): PLACE(v, b)
+  needs v air, not a voxel of the other player (the original lets a player build into its
+  own voxels), and a face of v against an in-grid non-air neighbour on which one of 9 points
+  is within ``reach`` of the eye (feet + (0.5, 1.6, 0.5)) with a ray blocked by no block and
+  no voxel of the other player; BREAK(v) needs v neither air nor bedrock, not the other
+  player's, and such a point on an exposed face. MOVE: the feet voxel stays in the grid, the
+  head voxel is in the grid or just above it (the top layer), both are air and neither is the
+  other player's; players fly (no gravity).
+* ``los="off"`` (the default until 2026-11) and ``"centre"``: PLACE(v, b): v is air, within
+  ``reach`` of the eye (head voxel centre to voxel centre, Euclidean), not a voxel of either
+  player, and face-adjacent to a non-air voxel (out-of-grid neighbours do not count).
+  BREAK(v): v is neither air nor bedrock, and within reach. MOVE: as above, but the head must
+  stay in the grid.
 * Illegal actions are no-ops. The reward is the change in total similarity, shared (both
   entries of ``rewards`` are equal). After ``terminated`` or ``truncated`` a step changes
   nothing (``rewards`` become 0).
-* ``line_of_sight=True`` adds a sampled ray test to PLACE and BREAK: the points
+* ``los="centre"`` adds a sampled ray test to PLACE and BREAK: the points
   ``eye + k/16 · (target - eye)`` (voxel centres, k = 1..15) must lie in air or in the target
   voxel (integer arithmetic, so the reference agrees exactly; a ray that grazes a corner
   between samples can pass).
@@ -51,6 +58,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from alignlab.assist import _los
 from alignlab.assist._layout import (
     AIR,
     ASSISTANT,
@@ -126,6 +134,10 @@ def validate_config(cfg: EnvConfig) -> None:
         raise AlignlabError(f"grid {cfg.size} too small: need Y >= 4 and X*Z >= 2", field="size")
     if cfg.horizon < 1:
         raise AlignlabError("horizon must be >= 1", field="horizon")
+    if cfg.los not in ("mbag", "centre", "off"):
+        raise AlignlabError(f"los {cfg.los!r} not one of mbag, centre, off", field="los")
+    if cfg.start not in ("ground", "mbag"):
+        raise AlignlabError(f"start {cfg.start!r} not one of ground, mbag", field="start")
     if cfg.finite_inventory:
         if cfg.inventory_max < 1:
             raise AlignlabError("inventory_max must be >= 1", field="inventory_max")
@@ -255,8 +267,9 @@ def goal_percentage(state: State, cfg: EnvConfig | None = None) -> jax.Array:
 
 
 def init(cfg: EnvConfig, key: jax.Array, goal: object) -> State:
-    """A fresh game: air, bedrock at y=0, dirt at y=1; players stand (feet y=2) on random
-    distinct columns, preferring columns where the goal is air above the dirt layer."""
+    """A fresh game: air, bedrock at y=0, dirt at y=1. ``start="ground"``: players stand (feet
+    y=2) on random distinct columns, preferring columns where the goal is air above the dirt
+    layer; ``start="mbag"``: the original's random start (``_random_start``)."""
     validate_config(cfg)
     return _init(cfg, key, validate_goal(cfg, goal))
 
@@ -272,6 +285,8 @@ def _init(cfg: EnvConfig, key: jax.Array, goal: jax.Array) -> State:
     col_a = jnp.argmax(score_a.at[col_h].set(-jnp.inf))
     cols = jnp.stack([col_h, col_a]).astype(jnp.int32)
     positions = jnp.stack([cols // nz, jnp.full((2,), 2, jnp.int32), cols % nz], axis=1)
+    if cfg.start == "mbag":
+        positions = _random_start(cfg, key)
     return State(
         blocks=blocks,
         goal=goal,
@@ -284,6 +299,26 @@ def _init(cfg: EnvConfig, key: jax.Array, goal: jax.Array) -> State:
         sim0=similarity(cfg, blocks, goal),
         inventory=start_inventory(cfg),
     )
+
+
+def _random_start(cfg: EnvConfig, key: jax.Array) -> jax.Array:
+    """``[2, 3]``: the original MBAG's random start, each player uniform over the feet voxels
+    where it fits in the reset world (air from y = 2 up; the head may stand above the grid
+    under ``los="mbag"``) and, for the assistant, clear of the human."""
+    nx, ny, nz = cfg.size
+    top = ny - 1 if cfg.los == "mbag" else ny - 2
+    y = jnp.arange(ny)[None, :, None]
+    fits = jnp.broadcast_to((y >= 2) & (y <= top), cfg.size).reshape(-1)
+    k_h, k_a = jax.random.split(jax.random.fold_in(key, 1))
+    grid = jnp.stack(jnp.meshgrid(*[jnp.arange(n) for n in cfg.size], indexing="ij"), -1)
+    grid = grid.reshape(-1, 3).astype(jnp.int32)
+    g = jax.random.gumbel(k_h, fits.shape)
+    human = grid[jnp.argmax(jnp.where(fits, g, -jnp.inf))]
+    clash = (grid[:, 0] == human[0]) & (grid[:, 2] == human[2])
+    clash &= jnp.abs(grid[:, 1] - human[1]) <= 1
+    g = jax.random.gumbel(k_a, fits.shape)
+    assistant = grid[jnp.argmax(jnp.where(fits & ~clash, g, -jnp.inf))]
+    return jnp.stack([human, assistant])
 
 
 def start_inventory(cfg: EnvConfig) -> jax.Array:
@@ -331,7 +366,10 @@ def _moves_ok(cfg: EnvConfig, flat_blocks: jax.Array, positions: jax.Array, p: i
     """``[6] bool``: legality of each move of player ``p``."""
     feet = positions[p] + _MOVES  # [6, 3]
     other = positions[1 - p]
-    free = _is_air(cfg, flat_blocks, feet) & _is_air(cfg, flat_blocks, feet + _UP)
+    head_ok = _is_air(cfg, flat_blocks, feet + _UP)
+    if cfg.los == "mbag":  # the original lets the head stand above the grid
+        head_ok |= (feet[:, 1] + 1 == cfg.size[1]) & _in_grid(cfg, feet)
+    free = _is_air(cfg, flat_blocks, feet) & head_ok
     # both players are vertical pairs, so they overlap iff same column and |dy| <= 1
     clash = (
         (feet[:, 0] == other[0]) & (feet[:, 2] == other[2]) & (jnp.abs(feet[:, 1] - other[1]) <= 1)
@@ -374,16 +412,25 @@ def _act(cfg: EnvConfig, blocks, last, positions, inv, goal, p: int, a):  # type
     _, ny, nz = cfg.size
     xyz = jnp.stack([v // (ny * nz), (v // nz) % ny, v % nz])
     cur = blocks[v]
-    d2 = jnp.sum((xyz - positions[p] - _UP) ** 2)
-    in_reach = d2.astype(jnp.float32) <= cfg.reach * cfg.reach
-    if cfg.line_of_sight:
-        in_reach &= _in_sight(cfg, blocks, positions[p] + _UP, xyz)
     feet_all = positions  # [2, 3]
     same_col = (feet_all[:, 0] == xyz[0]) & (feet_all[:, 2] == xyz[2])
-    occupied = jnp.any(same_col & ((xyz[1] == feet_all[:, 1]) | (xyz[1] == feet_all[:, 1] + 1)))
-    adjacent = jnp.any(~_is_air(cfg, blocks, xyz + _MOVES) & _in_grid(cfg, xyz + _MOVES))
-    place_ok = (kind == KIND_PLACE) & (cur == AIR) & in_reach & ~occupied & adjacent
-    break_ok = (kind == KIND_BREAK) & (cur != AIR) & (cur != BEDROCK) & in_reach
+    in_player = same_col & ((xyz[1] == feet_all[:, 1]) | (xyz[1] == feet_all[:, 1] + 1))
+    if cfg.los == "mbag":
+        place_seen, break_seen = _los.target_seen(
+            cfg.size, cfg.reach, blocks, positions[p], positions[1 - p], xyz
+        )
+        theirs = in_player[1 - p]
+        place_ok = (kind == KIND_PLACE) & (cur == AIR) & ~theirs & place_seen
+        break_ok = (kind == KIND_BREAK) & (cur != AIR) & (cur != BEDROCK) & ~theirs & break_seen
+    else:
+        d2 = jnp.sum((xyz - positions[p] - _UP) ** 2)
+        in_reach = d2.astype(jnp.float32) <= cfg.reach * cfg.reach
+        if cfg.los == "centre":
+            in_reach &= _in_sight(cfg, blocks, positions[p] + _UP, xyz)
+        occupied = jnp.any(in_player)
+        adjacent = jnp.any(~_is_air(cfg, blocks, xyz + _MOVES) & _in_grid(cfg, xyz + _MOVES))
+        place_ok = (kind == KIND_PLACE) & (cur == AIR) & in_reach & ~occupied & adjacent
+        break_ok = (kind == KIND_BREAK) & (cur != AIR) & (cur != BEDROCK) & in_reach
     if cfg.finite_inventory:
         inv, place_ok = _trade(cfg, inv, positions, p, kind, b, cur, place_ok, break_ok)
     new = jnp.where(place_ok, b.astype(jnp.uint8), jnp.where(break_ok, jnp.uint8(AIR), cur))
@@ -475,9 +522,17 @@ def _masks_from(cfg, state, player, free, breakable):  # type: ignore[no-untyped
     """One player's masks given the player-independent ``free`` (air, unoccupied, adjacent)
     and ``breakable`` grids."""
     pos = state.positions
-    in_reach = _reach_mask(cfg, pos[player])
     flat = state.blocks.reshape(-1)
-    if cfg.line_of_sight:
+    if cfg.los == "mbag":
+        feet, other = pos[player], pos[1 - player]
+        place_seen, break_seen = _los.place_break(cfg.size, cfg.reach, flat, feet, other)
+        theirs = _player_voxels(cfg, other)
+        free = (state.blocks == AIR) & ~theirs & place_seen
+        breakable = breakable & ~theirs & break_seen
+        in_reach = jnp.ones(cfg.size, bool)
+    else:
+        in_reach = _reach_mask(cfg, pos[player])
+    if cfg.los == "centre":
         grid = jnp.stack(jnp.meshgrid(*[jnp.arange(n) for n in cfg.size], indexing="ij"), -1)
         in_reach &= _in_sight(cfg, flat, pos[player] + _UP, grid)
     moves = jnp.where(
@@ -495,6 +550,8 @@ def _masks_from(cfg, state, player, free, breakable):  # type: ignore[no-untyped
 
 def _shared(cfg: EnvConfig, state: State) -> tuple[jax.Array, jax.Array]:
     blocks = state.blocks
+    if cfg.los == "mbag":  # free: per player (see _masks_from)
+        return blocks == AIR, (blocks != AIR) & (blocks != BEDROCK)
     occupied = _player_voxels(cfg, state.positions[0]) | _player_voxels(cfg, state.positions[1])
     free = (blocks == AIR) & ~occupied & _adjacent(blocks)
     return free, (blocks != AIR) & (blocks != BEDROCK)

@@ -70,14 +70,29 @@ class EnvConfig:
 
     size: tuple[int, int, int] = (11, 10, 10)  # (X, Y, Z); (6, 6, 6) for CPU training
     horizon: int = 1500
-    reach: float = 4.5  # from the eye (head voxel centre)
-    line_of_sight: bool = False
+    reach: float = 4.5
+    # Reach and sight rule (``_env``'s module doc): "mbag" = the original MBAG's (eye at feet +
+    # 1.6, rays to points on the target's faces, blocked by blocks and the other player, PLACE
+    # against a solid face; feet may stand in the top layer), the default; "centre" = reach
+    # between voxel centres plus a sampled centre-to-centre ray; "off" = reach only (the
+    # default until 2026-11, so older results reproduce with ``los="off"``).
+    los: str = "mbag"
+    line_of_sight: bool | None = None  # legacy alias: True = los "centre", False = "off"
+    # Starts: "ground" = both players on the ground layer (y = 2), columns preferring outside
+    # the goal; "mbag" = the original's random start, uniform over air voxels at any height
+    # where a player fits (possibly inside the goal's volume).
+    start: str = "ground"
     terminate_on_completion: bool = True
     place_wrong: float = -1.0  # similarity where goal and block are both non-air but differ
     finite_inventory: bool = False  # paper: infinite blocks (see _env's module doc)
     # finite only: blocks of each placeable type held at reset by (human, assistant)
     inventory_start: tuple[int, int] = (16, 16)
     inventory_max: int = 64  # finite only: most blocks of one type a player can hold
+
+    def __post_init__(self) -> None:
+        if self.line_of_sight is not None:  # configs saved before ``los`` existed
+            object.__setattr__(self, "los", "centre" if self.line_of_sight else "off")
+            object.__setattr__(self, "line_of_sight", None)
 
     @property
     def n_voxels(self) -> int:

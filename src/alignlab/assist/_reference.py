@@ -3,6 +3,10 @@
 It is the oracle for the JAX environment's tests and the baseline of its benchmark: written
 for clarity, not speed. Functions take a ``State`` whose leaves are numpy arrays (convert a
 JAX state with ``to_numpy``) and never modify their input.
+
+For ``los="mbag"`` it aims at each face's 9 points and walks each ray voxel by voxel; the
+point positions and the single-ray grid walk (``_los.face_points``, ``_los.traverse``) are
+shared with the JAX tables, and are held to the original MBAG by the conformance test.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from alignlab.assist import _los
 from alignlab.assist._env import LOS_SAMPLES, LegalMasks, State, decode_action
 from alignlab.assist._layout import AIR, BEDROCK, MOVES, PLACEABLE, EnvConfig
 
@@ -73,12 +78,63 @@ def _in_reach(
     dist = math.sqrt(sum((c - e) ** 2 for c, e in zip(cell, eye, strict=True)))
     if dist > cfg.reach:
         return False
-    return not cfg.line_of_sight or _in_sight(blocks, eye, cell)
+    return cfg.los != "centre" or _in_sight(blocks, eye, cell)
+
+
+def _face_seen(
+    cfg: EnvConfig, blocks: np.ndarray, positions: np.ndarray, p: int, cell: tuple, k: int
+) -> bool:
+    """One of the 9 points on face ``k`` of ``cell`` is within reach of p's eye, and its ray
+    enters no non-air voxel of the grid and no voxel of the other player (los="mbag")."""
+    feet = tuple(int(c) for c in positions[p])
+    other = _player_cells(positions, 1 - p)
+    rel = tuple(c - f for c, f in zip(cell, feet, strict=True))
+    for point in _los.face_points(rel, k):  # type: ignore[arg-type]
+        if not _los.reaches(_los.EYE, point, cfg.reach):
+            continue
+        crossed = [
+            tuple(c + f for c, f in zip(r, feet, strict=True))
+            for r in _los.traverse(_los.EYE, point)
+        ]
+        if not any((_inside(cfg, *c) and blocks[c] != AIR) or c in other for c in crossed):
+            return True
+    return False
+
+
+def _neighbour(cell: tuple[int, int, int], k: int) -> tuple[int, int, int]:
+    return (cell[0] + MOVES[k][0], cell[1] + MOVES[k][1], cell[2] + MOVES[k][2])
+
+
+def _mbag_place(
+    cfg: EnvConfig, blocks: np.ndarray, positions: np.ndarray, p: int, cell: tuple
+) -> bool:
+    if blocks[cell] != AIR or cell in _player_cells(positions, 1 - p):
+        return False  # the original lets a player build into its own voxels
+    for k in range(len(MOVES)):
+        against = _neighbour(cell, k)
+        solid = _inside(cfg, *against) and blocks[against] != AIR
+        if solid and _face_seen(cfg, blocks, positions, p, cell, k):
+            return True
+    return False
+
+
+def _mbag_break(
+    cfg: EnvConfig, blocks: np.ndarray, positions: np.ndarray, p: int, cell: tuple
+) -> bool:
+    if blocks[cell] in (AIR, BEDROCK) or cell in _player_cells(positions, 1 - p):
+        return False
+    for k in range(len(MOVES)):
+        front = _neighbour(cell, k)  # the face of ``front`` that touches ``cell`` is k ^ 1
+        if _inside(cfg, *front) and _face_seen(cfg, blocks, positions, p, front, k ^ 1):
+            return True
+    return False
 
 
 def can_place(
     cfg: EnvConfig, blocks: np.ndarray, positions: np.ndarray, p: int, cell: tuple[int, int, int]
 ) -> bool:
+    if cfg.los == "mbag":
+        return _mbag_place(cfg, blocks, positions, p, cell)
     if blocks[cell] != AIR or not _in_reach(cfg, positions, p, cell, blocks):
         return False
     if any(cell in _player_cells(positions, q) for q in range(2)):
@@ -93,6 +149,8 @@ def can_place(
 def can_break(
     cfg: EnvConfig, blocks: np.ndarray, positions: np.ndarray, p: int, cell: tuple[int, int, int]
 ) -> bool:
+    if cfg.los == "mbag":
+        return _mbag_break(cfg, blocks, positions, p, cell)
     return blocks[cell] not in (AIR, BEDROCK) and _in_reach(cfg, positions, p, cell, blocks)
 
 
@@ -101,6 +159,8 @@ def can_move(cfg: EnvConfig, blocks: np.ndarray, positions: np.ndarray, p: int, 
     x, y, z = (int(c) for c in positions[p])
     new_cells = [(x + dx, y + dy, z + dz), (x + dx, y + dy + 1, z + dz)]
     other = _player_cells(positions, 1 - p)
+    if cfg.los == "mbag" and y + dy + 1 == cfg.size[1]:  # the head may stand above the grid
+        new_cells = new_cells[:1]
     return all(_inside(cfg, *c) and blocks[c] == AIR and c not in other for c in new_cells)
 
 
