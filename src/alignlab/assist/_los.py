@@ -174,13 +174,69 @@ def seen_rows(
     return jnp.any(~blocked, axis=-1)
 
 
+@functools.lru_cache(maxsize=8)
+def ray_trie(reach: float) -> tuple[np.ndarray, np.ndarray, tuple[int, ...], np.ndarray]:
+    """The rays of :func:`ray_table` as a prefix tree, so a voxel shared by many rays is looked
+    up once: ``(cells [N, 3], parent [N], levels, point_node [D, 6, 9])``.
+
+    Node ``n`` is a ray prefix ending in voxel ``cells[n]`` (relative to the feet); nodes are
+    numbered by depth, ``levels`` holds where each depth starts (and the end), and ``parent``
+    points at the previous prefix, with ``N`` standing for the empty prefix (always clear).
+    ``point_node`` is the node a point's whole ray ends at: ``N`` for a ray that crosses no
+    voxel, ``N + 1`` for a point out of reach (never counts). On the paper grid the 20,386
+    rays in reach share 3,865 prefixes, against 277k voxel slots in the flat table.
+    """
+    offsets, cells, ok, never = ray_table(reach)
+    ids: dict[tuple[tuple[int, ...], ...], int] = {}
+    ends = np.zeros(never.shape, np.int64)
+    for i, k, j in np.ndindex(*never.shape):
+        prefix: tuple[tuple[int, ...], ...] = ()
+        for c in cells[i, k, j, : int(ok[i, k, j].sum())]:
+            prefix = (*prefix, tuple(int(x) for x in c))
+            ids.setdefault(prefix, len(ids))
+        ends[i, k, j] = ids[prefix] if prefix else -1
+    order = sorted(ids, key=lambda q: (len(q), ids[q]))  # by depth, so levels are contiguous
+    renumber = {q: n for n, q in enumerate(order)}
+    n_nodes = len(order)
+    node_cells = np.array([q[-1] for q in order], np.int32).reshape(-1, 3)
+    parent = np.array([renumber[q[:-1]] if len(q) > 1 else n_nodes for q in order], np.int64)
+    depth = np.array([len(q) for q in order])
+    levels = tuple(int(x) for x in np.searchsorted(depth, np.arange(1, depth.max() + 2)))
+    by_old = np.array([renumber[q] for q in sorted(ids, key=ids.__getitem__)], np.int64)
+    point_node = np.where(ends >= 0, by_old[np.maximum(ends, 0)], n_nodes)
+    point_node = np.where(never, n_nodes + 1, point_node).astype(np.int32)
+    return node_cells, parent.astype(np.int32), levels, point_node
+
+
+@functools.lru_cache(maxsize=8)
+def _trie_gather(
+    size: tuple[int, int, int], reach: float
+) -> tuple[np.ndarray, np.ndarray, tuple[int, ...], np.ndarray]:
+    """``(flat [N], parent [N], levels, point_node [D, 6, 9])``: :func:`ray_trie` with each
+    node's voxel as a flat offset into the padded obstruction grid."""
+    cells, parent, levels, point_node = ray_trie(reach)
+    _, py, pz = padded_shape(size, reach)
+    flat = ((cells[:, 0] * py + cells[:, 1]) * pz + cells[:, 2]).astype(np.int32)
+    return flat, parent, levels, point_node
+
+
 def seen_grid(
     size: tuple[int, int, int], reach: float, obst: jax.Array, feet: jax.Array
 ) -> jax.Array:
-    """``[X, Y, Z, 6] bool``: ``seen`` for every voxel and face, for a player with ``feet``."""
-    flat, _, _, box = _gather_table(size, reach)
-    n_rows = flat.shape[0] - 1
-    seen = seen_rows(size, reach, obst, feet, jnp.arange(n_rows + 1))  # [D + 1, 6]
+    """``[X, Y, Z, 6] bool``: ``seen`` for every voxel and face, for a player with ``feet``.
+
+    Walks the ray prefix tree one depth at a time: a prefix is clear when its parent is and
+    its last voxel is not obstructed (one gather per shared voxel, not per ray)."""
+    flat, parent, levels, point_node = _trie_gather(size, reach)
+    n_nodes = flat.shape[0]
+    free = ~obst[_base(size, reach, feet) + jnp.asarray(flat)]  # [N]
+    # [N + 2]: the nodes, then the empty prefix (clear) and the out-of-reach sentinel
+    clear = jnp.concatenate([jnp.zeros(n_nodes, bool), jnp.array([True, False])])
+    for lo, hi in zip(levels[:-1], levels[1:], strict=True):
+        clear = clear.at[lo:hi].set(clear[jnp.asarray(parent[lo:hi])] & free[lo:hi])
+    seen = jnp.any(clear[jnp.asarray(point_node)], axis=-1)  # [D, 6]
+    seen = jnp.concatenate([seen, jnp.zeros((1, 6), bool)])  # row D: never seen
+    _, _, _, box = _gather_table(size, reach)
     nx, ny, nz = size
     start = (nx - 1 - feet[0], ny - 1 - feet[1], nz - 1 - feet[2])
     rows = jax.lax.dynamic_slice(jnp.asarray(box), start, size)  # [X, Y, Z]
