@@ -53,6 +53,7 @@ _SUPPORT_BELOW = 0.1  # block directly below the placed voxel
 _SUPPORT_SIDE = 0.05  # any other face-neighbour is a block
 _DIST_COST = 0.01  # per voxel of eye distance
 _MOVE_BASE = 0.5  # + distance gained (voxels, in [-1, 1])
+_ACT_AFTER_MOVE = 1.0  # los="mbag": the move brings a useful voxel into reach and sight
 _NOOP_DONE, _NOOP_IDLE = 1.0, -1.0
 
 
@@ -76,20 +77,24 @@ def _shift(a: Any, axis: int, step: int, fill: Any) -> Any:
     return jnp.take(padded, np.arange(start, start + n), axis=axis)
 
 
-def _self_feet(players: Any) -> Any:
-    """Feet voxel ``[3] int32`` of the observer: a self voxel with no self voxel below it."""
+def _feet(players: Any, mark: int) -> tuple[Any, Any]:
+    """Feet voxel ``[3] int32`` of the player marked ``mark`` (1 = the observer, 2 = the
+    other): a marked voxel with no marked voxel below it; and ``[] bool`` whether it is seen."""
     import jax.numpy as jnp
 
-    own = players == 1
+    own = players == mark
     feet = own & ~_shift(own, 1, 1, False)
     idx = jnp.argmax(feet.reshape(-1))  # first match; the env keeps exactly one
-    return jnp.stack(jnp.unravel_index(idx, players.shape)).astype(jnp.int32)
+    return jnp.stack(jnp.unravel_index(idx, players.shape)).astype(jnp.int32), jnp.any(feet)
 
 
-def _move_terms(feet: Any, free: Any, target: Any, cur_dist: Any) -> tuple[Any, Any]:
+def _move_terms(
+    feet: Any, free: Any, target: Any, cur_dist: Any, head_above: bool
+) -> tuple[Any, Any]:
     """Legality ``[6] bool`` and distance gained ``[6] float32`` of each unit move.
 
-    ``free [X, Y, Z] bool``: air and not the other player; ``target``: voxels to approach.
+    ``free [X, Y, Z] bool``: air and not the other player; ``target``: voxels to approach;
+    ``head_above``: the head may stand just above the grid (``los="mbag"``).
     """
     import jax.numpy as jnp
 
@@ -97,10 +102,13 @@ def _move_terms(feet: Any, free: Any, target: Any, cur_dist: Any) -> tuple[Any, 
     new_feet = feet[None, :] + jnp.array(MOVES, jnp.int32)  # [6, 3]
     up = jnp.array([0, 1, 0], jnp.int32)
     legal = jnp.ones(len(MOVES), bool)
-    for cell in (new_feet, new_feet + up):  # feet and head voxels after the move
+    for i, cell in enumerate((new_feet, new_feet + up)):  # feet and head voxels after the move
         inside = jnp.all((cell >= 0) & (cell < size), axis=1)
         c = jnp.clip(cell, 0, size - 1)
-        legal &= inside & free[c[:, 0], c[:, 1], c[:, 2]]
+        ok = inside & free[c[:, 0], c[:, 1], c[:, 2]]
+        if i == 1 and head_above:
+            ok |= cell[:, 1] == size[1]  # the feet test already keeps x, z and y - 1 inside
+        legal &= ok
     coords = jnp.asarray(np.indices(free.shape).reshape(3, -1), jnp.float32)  # [3, V]
     eye = (new_feet + up).astype(jnp.float32)
     d2 = jnp.sum((coords[None] - eye[:, :, None]) ** 2, axis=1)  # [6, V]
@@ -109,7 +117,61 @@ def _move_terms(feet: Any, free: Any, target: Any, cur_dist: Any) -> tuple[Any, 
     return legal, jnp.where(jnp.isfinite(gained), gained, 0.0)
 
 
-def _utilities(obs: Any, reach: float, held: Any) -> dict[str, Any]:
+def _mbag_sight(cfg: EnvConfig, blocks: Any, players: Any, feet: Any) -> tuple[Any, Any]:
+    """``(place, brk)`` ``[7, X, Y, Z] bool``: the face conditions of ``los="mbag"``
+    (``_los.place_break``) from where the observer stands (row 0) and after each unit move
+    (rows 1-6; rows of illegal moves are meaningless), on the blocks and players it sees."""
+    import jax
+    import jax.numpy as jnp
+
+    from alignlab.assist import _los
+
+    other, seen = _feet(players, 2)
+    # an unseen other player is put far outside the grid, where it blocks no ray
+    other = jnp.where(seen, other, jnp.full((3,), -(1 << 20), jnp.int32))
+    steps = jnp.concatenate([jnp.zeros((1, 3), jnp.int32), jnp.array(MOVES, jnp.int32)])
+    flat = blocks.reshape(-1)
+    return jax.vmap(lambda f: _los.place_break(cfg.size, cfg.reach, flat, f, other))(
+        feet[None] + steps
+    )
+
+
+def _player_mask(feet: Any, shape: tuple[int, ...]) -> Any:
+    """``[..., X, Y, Z] bool``: feet and head voxels of players with feet ``[..., 3]``."""
+    import jax.numpy as jnp
+
+    f = feet[..., None, None, None, :]
+    x, y, z = (jnp.asarray(a) for a in np.indices(shape))
+    col = (x == f[..., 0]) & (z == f[..., 2])
+    return col & ((y == f[..., 1]) | (y == f[..., 1] + 1))
+
+
+def _mbag_grids(cfg: EnvConfig, blocks: Any, players: Any, feet: Any, need: Any) -> dict[str, Any]:
+    """Under ``los="mbag"``: what the human may place or break now (``can_place``,
+    ``can_break [X, Y, Z]``; never into its own voxels, a subset of the env's legality), which
+    useful voxels can be acted on from somewhere (``target``), and after which moves some
+    useful voxel can be acted on (``after [6]``). ``need``: ``(need_place, need_break)``."""
+    import jax.numpy as jnp
+
+    from alignlab.assist import _los
+
+    place, brk = _mbag_sight(cfg, blocks, players, feet)
+    air, theirs = blocks == AIR, players == 2
+    can_place = air & (players == 0) & place[0]
+    can_break = ~air & (blocks != BEDROCK) & ~theirs & brk[0]
+    moved = _player_mask(feet[None] + jnp.array(MOVES, jnp.int32), blocks.shape)  # [6, X, Y, Z]
+    after = jnp.any(need[0] & air & ~theirs & ~moved & place[1:], axis=(1, 2, 3))
+    after |= jnp.any(need[1] & ~theirs & brk[1:], axis=(1, 2, 3))
+    solid_next = jnp.zeros_like(air)
+    air_next = jnp.zeros_like(air)
+    for m in MOVES:
+        solid_next |= _los._shifted(~air, m)
+        air_next |= _los._shifted(air, m)
+    target = ((need[0] & solid_next) | (need[1] & air_next)) & ~theirs
+    return {"can_place": can_place, "can_break": can_break, "target": target, "after": after}
+
+
+def _utilities(obs: Any, cfg: EnvConfig, held: Any) -> dict[str, Any]:
     """Per-action utilities and candidate masks (see module doc); arrays are ``[X, Y, Z]``
     except ``noop []`` and ``move [6]``. ``held [10] bool``: block ids the human can place."""
     import jax.numpy as jnp
@@ -119,10 +181,9 @@ def _utilities(obs: Any, reach: float, held: Any) -> dict[str, Any]:
     players = jnp.round(obs[OBS_PLAYERS]).astype(jnp.int32)
     xs, ys, zs = (jnp.asarray(a, jnp.float32) for a in np.indices(blocks.shape))
 
-    feet = _self_feet(players)
+    feet, _ = _feet(players, 1)
     eye = feet.astype(jnp.float32) + jnp.array([0.0, 1.0, 0.0])
     dist = jnp.sqrt((xs - eye[0]) ** 2 + (ys - eye[1]) ** 2 + (zs - eye[2]) ** 2)
-    in_reach = dist <= reach + 1e-4
     air = blocks == AIR
     occupied = players != 0
     placeable_goal = (goal >= PLACEABLE[0]) & (goal <= PLACEABLE[-1])
@@ -131,8 +192,15 @@ def _utilities(obs: Any, reach: float, held: Any) -> dict[str, Any]:
     useful = need_place | need_break
     complete = ~jnp.any(useful)
 
-    can_place = air & in_reach & ~occupied  # any block: the mistake distribution's support
-    can_break = ~air & (blocks != BEDROCK) & in_reach
+    mbag = cfg.los == "mbag"
+    if mbag:
+        grids = _mbag_grids(cfg, blocks, players, feet, (need_place, need_break))
+        can_place, can_break, target = grids["can_place"], grids["can_break"], grids["target"]
+    else:
+        in_reach = dist <= cfg.reach + 1e-4
+        can_place = air & in_reach & ~occupied  # any block: the mistake distribution's support
+        can_break = ~air & (blocks != BEDROCK) & in_reach
+        target = useful & ~occupied
     act_place = need_place & can_place
     act_break = need_break & can_break
     acting = act_place | act_break
@@ -147,16 +215,19 @@ def _utilities(obs: Any, reach: float, held: Any) -> dict[str, Any]:
     u_place = 1.0 + base + _SUPPORT_BELOW * below + _SUPPORT_SIDE * side
     u_break = 1.0 + _BREAK_BONUS + base
 
-    target = useful & ~occupied
     cur = jnp.min(jnp.where(target, dist, jnp.inf))
-    legal_move, gained = _move_terms(feet, air & (players != 2), target, cur)
-    approach = legal_move & (gained > 1e-4)
+    legal_move, gained = _move_terms(feet, air & (players != 2), target, cur, mbag)
+    good = legal_move & (gained > 1e-4)  # moves that get closer
+    u_move = _MOVE_BASE + gained
+    if mbag:  # better still: moves after which something useful can be placed or broken
+        good |= legal_move & grids["after"]
+        u_move += _ACT_AFTER_MOVE * grids["after"]
     seek = ~any_act & ~complete & jnp.any(target)
-    # Fall back to any legal move when boxed in (no move gets closer), never to standing still.
-    move_ok = seek & jnp.where(jnp.any(approach), approach, legal_move)
+    # Fall back to any legal move when boxed in (no move helps), never to standing still.
+    move_ok = seek & jnp.where(jnp.any(good), good, legal_move)
     return {
         "noop": jnp.where(complete, _NOOP_DONE, _NOOP_IDLE),
-        "move": jnp.where(move_ok, _MOVE_BASE + gained, -jnp.inf),
+        "move": jnp.where(move_ok, u_move, -jnp.inf),
         "break": jnp.where(act_break, u_break, -jnp.inf),
         "place": jnp.where(act_place, u_place, -jnp.inf),
         "goal": goal,
@@ -190,7 +261,7 @@ def heuristic_logits(
         held = jnp.asarray(inventory)[0] >= 1
     else:
         held = jnp.ones((N_BLOCKS,), bool)
-    u = _utilities(obs, cfg.reach, held)
+    u = _utilities(obs, cfg, held)
     blocks = jnp.asarray(PLACEABLE, jnp.int32)[:, None, None, None]
     place_ok = u["goal"][None] == blocks  # [8, X, Y, Z]: only the goal's own block is useful
     u_place = jnp.where(place_ok, u["place"][None], -jnp.inf)

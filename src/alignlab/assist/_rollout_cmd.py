@@ -22,6 +22,7 @@ from alignlab.core import (
 )
 
 GOAL_KINDS = ("house", "blob")
+LOS_RULES = ("mbag", "off", "centre")
 
 
 def check_grid(size: Sequence[int], goals: str, name: str = "size") -> None:
@@ -73,6 +74,13 @@ class RolloutConfig:
             "(0..64 each)"
         },
     )
+    los: str = field(
+        default="mbag",
+        metadata={
+            "help": "reach and sight rule: mbag (the original MBAG's, default), off (reach "
+            "only, the default until 2026-11) or centre"
+        },
+    )
     seed: int = field(default=0, metadata={"help": "seed for goals and play"})
     out: str = field(default="runs", metadata={"help": "folder that holds run folders"})
 
@@ -100,6 +108,8 @@ class RolloutConfig:
                 f"--mistake-rate is a probability and must be in [0, 1], not {self.mistake_rate}",
             )
         self._check_inventory(EnvConfig.inventory_max)
+        if self.los not in LOS_RULES:
+            bad_flag("los", f"unknown --los '{self.los}'; use {', '.join(LOS_RULES)}")
         check_seed(self.seed)
         check_out_dir(self.out)
 
@@ -157,6 +167,7 @@ def run_rollout(cfg: RolloutConfig) -> Path:
     env_cfg = EnvConfig(
         size=tuple(cfg.size),  # type: ignore[arg-type]
         horizon=cfg.horizon,
+        los=cfg.los,
         finite_inventory=cfg.finite_inventory,
         inventory_start=tuple(cfg.inventory),  # type: ignore[arg-type]
     )
@@ -199,7 +210,8 @@ def _report(run: Run, cfg: RolloutConfig, metrics: dict[str, dict[str, float]]) 
     r.text(
         f"{cfg.episodes} episodes on a {'×'.join(map(str, cfg.size))} grid, horizon {cfg.horizon}; "
         f"human: {cfg.human} (β = {cfg.beta}, mistake rate {cfg.mistake_rate}); assistant: "
-        f"{cfg.assistant}; goals: {cfg.goals}; seed {cfg.seed}; inventories: "
+        f"{cfg.assistant}; goals: {cfg.goals}; reach rule: {cfg.los}; seed {cfg.seed}; "
+        "inventories: "
         + (
             f"finite, {cfg.inventory[0]} (human) and {cfg.inventory[1]} (assistant) of each block"
             if cfg.finite_inventory
