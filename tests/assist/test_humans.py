@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -11,6 +12,8 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from alignlab.assist import _env  # noqa: E402
+from alignlab.assist._goals import random_blob  # noqa: E402
 from alignlab.assist._humans import (  # noqa: E402
     NEG,
     HeuristicParams,
@@ -23,6 +26,7 @@ from alignlab.assist._layout import (  # noqa: E402
     BREAK_OFFSET,
     COBBLESTONE,
     DIRT,
+    HUMAN,
     MOVES,
     N_OBS_CHANNELS,
     NOOP,
@@ -33,8 +37,10 @@ from alignlab.assist._layout import (  # noqa: E402
     EnvConfig,
     place_offset,
 )
+from alignlab.assist._rollout import episode_fn  # noqa: E402
 
-CFG = EnvConfig(size=(6, 6, 6))
+CFG = EnvConfig(size=(6, 6, 6))  # los="mbag", the default
+CFG_OFF = EnvConfig(size=(6, 6, 6), los="off")
 X, Y, Z = CFG.size
 V = CFG.n_voxels
 KEY = jax.random.PRNGKey(0)
@@ -67,8 +73,8 @@ def make_obs(blocks, goal, me=(1, 2, 1), other=None) -> jnp.ndarray:
     return jnp.asarray(obs)
 
 
-def probs(obs, beta=5.0, mistake=0.0) -> np.ndarray:
-    logits = LOGITS(HeuristicParams(beta, mistake), KEY, obs, cfg=CFG)
+def probs(obs, beta=5.0, mistake=0.0, cfg=CFG) -> np.ndarray:
+    logits = LOGITS(HeuristicParams(beta, mistake), KEY, obs, cfg=cfg)
     return np.asarray(jax.nn.softmax(logits))
 
 
@@ -135,10 +141,11 @@ def test_entropy_increases_as_beta_decreases():
 
 
 def test_mistake_rate_one_is_uniform_over_in_reach_actions():
+    """Under ``los="off"``: in reach is the eye-to-centre distance (support is not checked)."""
     goal = world()
     goal[3, 2, 2] = PLANKS
     me = (1, 2, 1)
-    p = probs(make_obs(world(), goal, me=me), mistake=1.0)
+    p = probs(make_obs(world(), goal, me=me), mistake=1.0, cfg=CFG_OFF)
     pb = p[BREAK_OFFSET:]
     assert pb.sum() > 1 - 1e-5
     support = pb > 1e-6
@@ -258,3 +265,146 @@ def test_finite_inventory_places_only_held_blocks_and_never_gives() -> None:
     assert p[NOOP] > 0.89  # all of the 1 - mistake_rate share
     with pytest.raises(Exception, match="inventory"):
         LOGITS(HeuristicParams(), KEY, obs, cfg=cfg)
+
+
+# ---------------------------------------------------------------- los="mbag": legal proposals
+
+
+def state_of(blocks, goal, me, other, cfg=CFG) -> _env.State:
+    """An env state with these blocks, goal and feet (human, assistant)."""
+    s = _env.init(cfg, KEY, np.asarray(goal, np.uint8))
+    return s._replace(
+        blocks=jnp.asarray(blocks, jnp.uint8), positions=jnp.asarray([me, other], jnp.int32)
+    )
+
+
+def random_states(n: int, seed: int) -> list[tuple[np.ndarray, np.ndarray, tuple, tuple]]:
+    """``(blocks, goal, human feet, assistant feet)``: blob goals part built (right or wrong
+    blocks), stray blocks, and both players anywhere they fit (head in air or above the top)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        goal = random_blob(CFG.size, rng, fill=float(rng.uniform(0.1, 0.5)))
+        blocks = world()
+        built = (goal >= 2) & (rng.random(CFG.size) < rng.uniform(0.0, 0.8))
+        right = rng.random(CFG.size) < 0.7
+        blocks[built] = np.where(right, goal, rng.integers(2, 10, CFG.size))[built]
+        stray = (blocks == 0) & (rng.random(CFG.size) < 0.04)
+        blocks[stray] = rng.integers(2, 10, CFG.size)[stray]
+        head_air = np.concatenate([blocks[:, 1:] == 0, np.ones((X, 1, Z), bool)], axis=1)
+        fits = np.argwhere((blocks == 0) & head_air)
+        me = tuple(int(c) for c in fits[rng.integers(len(fits))])
+        apart = [f for f in fits if f[0] != me[0] or f[2] != me[2] or abs(f[1] - me[1]) > 1]
+        other = tuple(int(c) for c in apart[rng.integers(len(apart))])
+        out.append((blocks, goal, me, other))
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _batch_fn():
+    def one(params, state):
+        obs = _env.observe(CFG, state, HUMAN)
+        logits = heuristic_logits(params, KEY, obs, CFG)
+        return logits, _env.legal_action_mask(CFG, state, HUMAN)
+
+    return jax.jit(jax.vmap(one, in_axes=(None, 0)))
+
+
+def _batch(cases, params):
+    states = [state_of(*c) for c in cases]
+    stacked = jax.tree.map(lambda *a: jnp.stack(a), *states)
+    logits, masks = _batch_fn()(params, stacked)
+    return np.asarray(logits), np.asarray(masks)
+
+
+@pytest.mark.parametrize("mistake", [0.0, 0.3])
+def test_mbag_proposals_are_legal_on_random_states(mistake):
+    """Every action the heuristic gives positive probability is legal under los="mbag", and
+    whenever a useful place or break is legal (not into its own voxels), it takes one."""
+    cases = random_states(48, seed=int(mistake * 10))
+    logits, masks = _batch(cases, HeuristicParams(5.0, mistake))
+    proposed = logits > NEG / 2
+    illegal = proposed & ~masks
+    assert not illegal.any(), np.argwhere(illegal)[:5]
+    building = 0
+    for (blocks, goal, me, _), lg, mask in zip(cases, logits, masks, strict=True):
+        p = np.exp(lg - lg.max())
+        p /= p.sum()
+        own = np.zeros(CFG.size, bool)
+        own[me[0], me[1] : me[1] + 2, me[2]] = True
+        brk = mask[BREAK_OFFSET : place_offset(V)].reshape(CFG.size)
+        place = mask[place_offset(V) :].reshape(8, *CFG.size)
+        g = np.clip(goal.astype(int) - 2, 0, 7)
+        place_goal = np.take_along_axis(place, g[None], 0)[0] & (goal >= 2) & ~own
+        useful = (brk & (blocks != goal)).any() or place_goal.any()
+        if useful:
+            building += 1
+            assert p[BREAK_OFFSET:].sum() > 1 - 1e-4
+    assert building >= 24  # the property is exercised, not vacuous
+
+
+def test_mbag_mistakes_cover_the_legal_places_and_breaks():
+    """With mistake_rate = 1 under los="mbag" the support is exactly the env's legal
+    PLACE/BREAK actions, less places into the human's own voxels."""
+    goal = world()
+    goal[3, 2, 2] = PLANKS
+    blocks = world()
+    blocks[2, 2, 1:4] = COBBLESTONE  # a wall that hides what lies behind it
+    me, other = (1, 2, 2), (4, 2, 4)
+    p = probs(make_obs(blocks, goal, me=me, other=other), mistake=1.0)
+    mask = np.asarray(_env.legal_action_mask(CFG, state_of(blocks, goal, me, other), HUMAN))
+    own = np.zeros(CFG.size, bool)
+    own[me[0], me[1] : me[1] + 2, me[2]] = True
+    expected = mask.copy()
+    expected[:BREAK_OFFSET] = False
+    expected[place_offset(V) :] &= np.tile(~own.reshape(-1), 8)
+    support = p > 1e-9
+    assert (support == expected).all()
+    assert np.allclose(p[support], p[support].max(), rtol=1e-4)
+    # the rule, not a distance: the wall hides voxels that are within reach
+    eye = np.array(me) + (0, 1, 0)
+    behind = np.linalg.norm(np.array((3, 2, 2)) - eye) <= CFG.reach
+    assert behind and not support[place_id((3, 2, 2), PLANKS)]
+
+
+def test_mbag_walks_round_a_wall_to_what_it_hides():
+    """The only missing voxel is within reach but hidden behind a wall, and no single move
+    shows it: the human goes round (over) the wall, each step legal, and places it rather than
+    proposing a place the env would refuse."""
+    goal = world()
+    goal[2, 2, 1:4] = COBBLESTONE
+    goal[3, 2, 2] = PLANKS
+    blocks = goal.copy()
+    blocks[3, 2, 2] = 0
+    state = state_of(blocks, goal, (1, 2, 2), (5, 2, 5))
+    step = jax.jit(functools.partial(_env.step, CFG))
+    for t in range(8):
+        logits = LOGITS(HeuristicParams(), KEY, _env.observe(CFG, state, HUMAN), cfg=CFG)
+        a = int(np.asarray(logits).argmax())
+        assert np.asarray(_env.legal_action_mask(CFG, state, HUMAN))[a]
+        if t == 0:
+            assert 1 <= a <= len(MOVES)  # it cannot place from where it starts
+        state = step(state, jnp.asarray([a, NOOP]))
+        if bool(state.terminated):
+            break
+    assert bool(state.terminated) and int(state.blocks[3, 2, 2]) == PLANKS, t
+
+
+def _goal_pct(cfg: EnvConfig, goals: np.ndarray, seed: int) -> np.ndarray:
+    final, _ = episode_fn(cfg, "noop")(
+        jax.random.split(jax.random.PRNGKey(seed), len(goals)), goals, HeuristicParams()
+    )
+    return np.asarray(jax.vmap(lambda s: _env.goal_percentage(s, cfg))(final))
+
+
+def test_mbag_rollout_builds_about_as_well_as_without_sight():
+    """Alone (noop assistant) on small blob goals the human builds under los="mbag" about as
+    much as under los="off" (before it knew the rule it reached 0.58 against 0.94)."""
+    rng = np.random.default_rng(0)
+    goals = np.stack([random_blob(CFG.size, rng) for _ in range(8)])
+    pct = {
+        los: _goal_pct(EnvConfig(size=CFG.size, horizon=60, los=los), goals, 0)
+        for los in ("mbag", "off")
+    }
+    assert pct["mbag"].mean() >= 0.85, pct
+    assert pct["mbag"].mean() >= pct["off"].mean() - 0.1, pct

@@ -15,8 +15,16 @@ The returned logits are normalised log-probabilities. With ``mistake_rate = 0`` 
 ``mistake_rate = m`` they are the log of ``(1 - m) · softmax(beta × utility) + m · uniform``
 where ``uniform`` covers every in-reach PLACE (any placeable block into air) and BREAK
 (any non-bedrock block). Actions the heuristic never proposes get ``NEG`` (≈ −1e9, finite so
-that ``p · log p`` stays 0 in KL terms). Placement support and line of sight are not checked
-(support is only preferred), matching ``EnvConfig.line_of_sight = False``.
+that ``p · log p`` stays 0 in KL terms).
+
+Reach follows ``cfg.los``. Under ``"mbag"`` (the default) "in reach" is the env's own rule,
+``_los.place_break`` applied to the blocks and both players' positions read off the
+observation, so every PLACE/BREAK the human (or its uniform mistake) proposes is legal, never
+into its own voxels; when none is useful it prefers moves after which one is (the same test
+from each of the 6 neighbouring positions), then moves that approach a useful voxel that can be
+acted on from somewhere (a place with a solid neighbour, a break with an air neighbour). Under
+``"off"`` and ``"centre"`` reach is the eye-to-centre distance alone: placement support and
+line of sight are not checked (support is only preferred), so some proposals are refused.
 
 With finite inventories (``cfg.finite_inventory``) the human also needs its inventory
 (``_env.observe_inventory``, row 0 its own counts): it only places blocks it holds, treats goal
@@ -54,6 +62,7 @@ _SUPPORT_SIDE = 0.05  # any other face-neighbour is a block
 _DIST_COST = 0.01  # per voxel of eye distance
 _MOVE_BASE = 0.5  # + distance gained (voxels, in [-1, 1])
 _ACT_AFTER_MOVE = 1.0  # los="mbag": the move brings a useful voxel into reach and sight
+_PATH_GAIN = 0.5  # los="mbag": the move is one step nearer a place that sees a useful voxel
 _NOOP_DONE, _NOOP_IDLE = 1.0, -1.0
 
 
@@ -146,11 +155,33 @@ def _player_mask(feet: Any, shape: tuple[int, ...]) -> Any:
     return col & ((y == f[..., 1]) | (y == f[..., 1] + 1))
 
 
+def _path_steps(free: Any, seeds: Any) -> Any:
+    """``[X, Y, Z] float32``: fewest unit moves from each feet voxel to one in ``seeds`` for a
+    flying player (feet and head ``free``, the head may stand above the grid), inf where none
+    leads there. Breadth-first as repeated relaxation (twice the grid's span, a static count)."""
+    import jax
+    import jax.numpy as jnp
+
+    stand = free & _shift(free, 1, -1, True)  # the head voxel above is free too
+    dist = jnp.where(seeds & stand, 0.0, jnp.inf)
+
+    def relax(_: Any, d: Any) -> Any:
+        near = d
+        for axis in range(3):
+            for step in (1, -1):
+                near = jnp.minimum(near, _shift(d, axis, step, jnp.inf) + 1.0)
+        return jnp.where(stand, near, jnp.inf)
+
+    return jax.lax.fori_loop(0, 2 * sum(free.shape), relax, dist)
+
+
 def _mbag_grids(cfg: EnvConfig, blocks: Any, players: Any, feet: Any, need: Any) -> dict[str, Any]:
     """Under ``los="mbag"``: what the human may place or break now (``can_place``,
     ``can_break [X, Y, Z]``; never into its own voxels, a subset of the env's legality), which
-    useful voxels can be acted on from somewhere (``target``), and after which moves some
-    useful voxel can be acted on (``after [6]``). ``need``: ``(need_place, need_break)``."""
+    useful voxels can be acted on from somewhere (``target``), after which moves some useful
+    voxel can be acted on (``after [6]``), and which moves shorten the way to a standing place
+    whose eye voxel or feet voxel touches a target's open side (``closer [6]``; ``reachable []``
+    whether there is a way). ``need``: ``(need_place, need_break)``."""
     import jax.numpy as jnp
 
     from alignlab.assist import _los
@@ -162,13 +193,31 @@ def _mbag_grids(cfg: EnvConfig, blocks: Any, players: Any, feet: Any, need: Any)
     moved = _player_mask(feet[None] + jnp.array(MOVES, jnp.int32), blocks.shape)  # [6, X, Y, Z]
     after = jnp.any(need[0] & air & ~theirs & ~moved & place[1:], axis=(1, 2, 3))
     after |= jnp.any(need[1] & ~theirs & brk[1:], axis=(1, 2, 3))
-    solid_next = jnp.zeros_like(air)
-    air_next = jnp.zeros_like(air)
+    near_solid, near_air = jnp.zeros_like(air), jnp.zeros_like(air)
     for m in MOVES:
-        solid_next |= _los._shifted(~air, m)
-        air_next |= _los._shifted(air, m)
-    target = ((need[0] & solid_next) | (need[1] & air_next)) & ~theirs
-    return {"can_place": can_place, "can_break": can_break, "target": target, "after": after}
+        near_solid |= _los._shifted(~air, m)
+        near_air |= _los._shifted(air, m)
+    target = ((need[0] & near_solid) | (need[1] & near_air)) & ~theirs
+    free = air & ~theirs
+    open_side = jnp.zeros_like(air)  # air next to a target: a ray from there meets it
+    for m in MOVES:
+        open_side |= _los._shifted(target, m)
+    open_side &= free
+    steps = _path_steps(free, open_side | _los._shifted(open_side, (0, 1, 0)))
+    size = jnp.array(blocks.shape, jnp.int32)
+    new_feet = feet[None] + jnp.array(MOVES, jnp.int32)
+    inside = jnp.all((new_feet >= 0) & (new_feet < size), axis=1)
+    c = jnp.clip(new_feet, 0, size - 1)
+    d_new = jnp.where(inside, steps[c[:, 0], c[:, 1], c[:, 2]], jnp.inf)
+    d_cur = steps[feet[0], feet[1], feet[2]]
+    return {
+        "can_place": can_place,
+        "can_break": can_break,
+        "target": target,
+        "after": after,
+        "closer": d_new < d_cur,
+        "reachable": jnp.isfinite(d_cur),
+    }
 
 
 def _utilities(obs: Any, cfg: EnvConfig, held: Any) -> dict[str, Any]:
@@ -219,9 +268,10 @@ def _utilities(obs: Any, cfg: EnvConfig, held: Any) -> dict[str, Any]:
     legal_move, gained = _move_terms(feet, air & (players != 2), target, cur, mbag)
     good = legal_move & (gained > 1e-4)  # moves that get closer
     u_move = _MOVE_BASE + gained
-    if mbag:  # better still: moves after which something useful can be placed or broken
-        good |= legal_move & grids["after"]
-        u_move += _ACT_AFTER_MOVE * grids["after"]
+    if mbag:  # closer along a path round obstacles; best: a useful voxel comes into sight
+        closer = legal_move & grids["closer"]
+        good = jnp.where(grids["reachable"], closer, good) | (legal_move & grids["after"])
+        u_move += _ACT_AFTER_MOVE * grids["after"] + _PATH_GAIN * closer
     seek = ~any_act & ~complete & jnp.any(target)
     # Fall back to any legal move when boxed in (no move helps), never to standing still.
     move_ok = seek & jnp.where(jnp.any(good), good, legal_move)
