@@ -55,6 +55,8 @@ def _states(cfg: EnvConfig, fx: dict[str, np.ndarray]) -> State:
         truncated=jnp.zeros((n,), bool),
         sim0=jnp.zeros((n,), jnp.float32),
         inventory=jnp.broadcast_to(start_inventory(cfg), (n, N_PLAYERS, 10)),
+        best_sim=jnp.zeros((n,), jnp.float32),
+        stalled=jnp.zeros((n,), jnp.int32),
     )
 
 

@@ -85,6 +85,8 @@ def _random_state(cfg: EnvConfig, seed: int, air_share: float, t: int, done: boo
         truncated=np.bool_(False),
         sim0=np.float32(rng.integers(0, 100)),
         inventory=inventory,
+        best_sim=np.float32(rng.integers(0, 120)),
+        stalled=np.int32(rng.integers(0, 4)),
     )
 
 

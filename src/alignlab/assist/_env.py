@@ -29,8 +29,11 @@ Rules (``_reference.py`` restates them with plain loops and is the test oracle):
   BREAK(v): v is neither air nor bedrock, and within reach. MOVE: as above, but the head must
   stay in the grid.
 * Illegal actions are no-ops. The reward is the change in total similarity, shared (both
-  entries of ``rewards`` are equal). After ``terminated`` or ``truncated`` a step changes
-  nothing (``rewards`` become 0).
+  entries of ``rewards`` are equal), unless ``EnvConfig`` sets the original's per-player
+  reward terms (noop, action, incorrect action, ``own_reward_prop``; ``_rewards``). The
+  episode is ``terminated`` on reaching the goal, ``truncated`` at ``horizon`` or, with
+  ``truncate_on_no_progress_timesteps``, after that many steps without progress. After
+  either a step changes nothing (``rewards`` become 0).
 * ``los="centre"`` adds a sampled ray test to PLACE and BREAK: the points
   ``eye + k/16 · (target - eye)`` (voxel centres, k = 1..15) must lie in air or in the target
   voxel (integer arithmetic, so the reference agrees exactly; a ray that grazes a corner
@@ -58,7 +61,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from alignlab.assist import _los
+from alignlab.assist import _los, _rewards
 from alignlab.assist._actions import (  # noqa: F401 (re-exported: callers import them from here)
     KIND_BREAK,
     KIND_GIVE,
@@ -89,6 +92,10 @@ from alignlab.assist._layout import (
     PLACEABLE,
     EnvConfig,
 )
+from alignlab.assist._rewards import (  # noqa: F401 (re-exported)
+    similarity,
+    voxel_similarity,
+)
 from alignlab.core import AlignlabError
 
 _UP = np.array([0, 1, 0], np.int32)
@@ -111,9 +118,13 @@ class State(NamedTuple):
 
     blocks ``[X, Y, Z] uint8``; goal ``[X, Y, Z] uint8``; positions ``[2, 3] int32`` (feet
     voxel of human, assistant); last_interacted ``[X, Y, Z] int8`` (-1 none, else player id);
-    t ``[] int32``; rewards ``[2] float32`` (last step's shared reward); terminated, truncated
-    ``[] bool``; sim0 ``[] float32`` (similarity at reset); inventory ``[2, 10] int32`` (block
-    counts per player; zeros with infinite inventories).
+    t ``[] int32``; rewards ``[2] float32`` (last step's reward of human, assistant: equal, the
+    change in total similarity, unless ``EnvConfig`` sets reward terms or ``own_reward_prop``,
+    see ``_rewards``); terminated, truncated ``[] bool``; sim0 ``[] float32`` (similarity at
+    reset); inventory ``[2, 10] int32`` (block counts per player; zeros with infinite
+    inventories); best_sim ``[] float32`` (best similarity since reset) and stalled ``[] int32``
+    (steps in a row without beating it), tracked only with ``truncate_on_no_progress_timesteps``
+    (else ``sim0`` and 0 throughout).
     """
 
     blocks: jax.Array
@@ -126,6 +137,8 @@ class State(NamedTuple):
     truncated: jax.Array
     sim0: jax.Array
     inventory: jax.Array
+    best_sim: jax.Array
+    stalled: jax.Array
 
 
 # ---------------------------------------------------------------- validation (never traced)
@@ -142,6 +155,12 @@ def validate_config(cfg: EnvConfig) -> None:
         raise AlignlabError(f"los {cfg.los!r} not one of mbag, centre, off", field="los")
     if cfg.start not in ("ground", "mbag"):
         raise AlignlabError(f"start {cfg.start!r} not one of ground, mbag", field="start")
+    _rewards.validate_config(cfg)
+    if cfg.last_interacted_obs not in ("relative", "absolute"):
+        raise AlignlabError(
+            f"last_interacted_obs {cfg.last_interacted_obs!r} not relative or absolute",
+            field="last_interacted_obs",
+        )
     if cfg.finite_inventory:
         if cfg.inventory_max < 1:
             raise AlignlabError("inventory_max must be >= 1", field="inventory_max")
@@ -173,17 +192,6 @@ def validate_goal(cfg: EnvConfig, goal: object) -> jax.Array:
 
 
 # ---------------------------------------------------------------- similarity
-
-
-def voxel_similarity(blocks: jax.Array, goal: jax.Array, place_wrong: float) -> jax.Array:
-    """Per voxel: 1 if equal, ``place_wrong`` if both non-air and different, else 0 (float32)."""
-    both = (blocks != AIR) & (goal != AIR)
-    return jnp.where(blocks == goal, 1.0, jnp.where(both, place_wrong, 0.0)).astype(jnp.float32)
-
-
-def similarity(cfg: EnvConfig, blocks: jax.Array, goal: jax.Array) -> jax.Array:
-    """Total similarity ``[] float32`` of ``blocks`` to ``goal`` (both ``[X, Y, Z]``)."""
-    return voxel_similarity(blocks, goal, cfg.place_wrong).sum()
 
 
 def goal_percentage(state: State, cfg: EnvConfig | None = None) -> jax.Array:
@@ -219,6 +227,7 @@ def _init(cfg: EnvConfig, key: jax.Array, goal: jax.Array) -> State:
     positions = jnp.stack([cols // nz, jnp.full((2,), 2, jnp.int32), cols % nz], axis=1)
     if cfg.start == "mbag":
         positions = _random_start(cfg, key)
+    sim0 = similarity(cfg, blocks, goal)
     return State(
         blocks=blocks,
         goal=goal,
@@ -228,8 +237,10 @@ def _init(cfg: EnvConfig, key: jax.Array, goal: jax.Array) -> State:
         rewards=jnp.zeros((N_PLAYERS,), jnp.float32),
         terminated=jnp.zeros((), bool),
         truncated=jnp.zeros((), bool),
-        sim0=similarity(cfg, blocks, goal),
+        sim0=sim0,
         inventory=start_inventory(cfg),
+        best_sim=sim0,
+        stalled=jnp.zeros((), jnp.int32),
     )
 
 
@@ -319,7 +330,7 @@ def _other_in_reach(cfg: EnvConfig, positions: jax.Array, p: int | jax.Array) ->
 
 def _trade(cfg, inventory, positions, p, kind, b, cur, place_ok, break_ok):  # type: ignore[no-untyped-def]
     """Finite inventories: gate PLACE on holding ``b``, apply GIVE, and move blocks between the
-    world and the inventories. Returns ``(inventory, place_ok)``."""
+    world and the inventories. Returns ``(inventory, place_ok, give_ok)``."""
     held = inventory[p, b] >= 1  # b = 0 (air) unless PLACE or GIVE: then never used
     place_ok = place_ok & held
     give_ok = (
@@ -333,12 +344,12 @@ def _trade(cfg, inventory, positions, p, kind, b, cur, place_ok, break_ok):  # t
     gained = (break_ok & (ids == cur)).astype(jnp.int32)
     mine = jnp.minimum(inventory[p] - spent + gained, cfg.inventory_max)
     theirs = inventory[1 - p] + (give_ok & (ids == b)).astype(jnp.int32)
-    return inventory.at[p].set(mine).at[1 - p].set(theirs), place_ok
+    return inventory.at[p].set(mine).at[1 - p].set(theirs), place_ok, give_ok
 
 
 def _act(cfg: EnvConfig, blocks, last, positions, inv, goal, p: int, a):  # type: ignore[no-untyped-def]
     """Apply player ``p``'s action to flat ``blocks``/``last``; return them, positions, the
-    inventory and d_sim."""
+    inventory and the player's own reward (``_rewards.own_reward``)."""
     n_vox = cfg.n_voxels
     kind, v, b = decode_action_jax(a, n_vox, cfg.finite_inventory)
     _, ny, nz = cfg.size
@@ -363,8 +374,9 @@ def _act(cfg: EnvConfig, blocks, last, positions, inv, goal, p: int, a):  # type
         adjacent = jnp.any(~_is_air(cfg, blocks, xyz + _MOVES) & _in_grid(cfg, xyz + _MOVES))
         place_ok = (kind == KIND_PLACE) & (cur == AIR) & in_reach & ~occupied & adjacent
         break_ok = (kind == KIND_BREAK) & (cur != AIR) & (cur != BEDROCK) & in_reach
+    give_ok = jnp.zeros((), bool)
     if cfg.finite_inventory:
-        inv, place_ok = _trade(cfg, inv, positions, p, kind, b, cur, place_ok, break_ok)
+        inv, place_ok, give_ok = _trade(cfg, inv, positions, p, kind, b, cur, place_ok, break_ok)
     new = jnp.where(place_ok, b.astype(jnp.uint8), jnp.where(break_ok, jnp.uint8(AIR), cur))
     g = goal[v]
     d_sim = voxel_similarity(new, g, cfg.place_wrong) - voxel_similarity(cur, g, cfg.place_wrong)
@@ -380,7 +392,8 @@ def _act(cfg: EnvConfig, blocks, last, positions, inv, goal, p: int, a):  # type
     moved = (kind == KIND_MOVE) & _moves_ok(cfg, blocks, positions, p)[m]
     mover = np.arange(N_PLAYERS)[:, None] == p  # [2, 1], static
     positions = jnp.where(moved & mover, positions + jnp.asarray(_MOVES)[m], positions)
-    return blocks, last, positions, inv, d_sim
+    effect = place_ok | break_ok | moved | give_ok
+    return blocks, last, positions, inv, _rewards.own_reward(cfg, p, kind, effect, d_sim)
 
 
 def step(cfg: EnvConfig, state: State, actions: jax.Array, key: jax.Array | None = None) -> State:
@@ -400,15 +413,20 @@ def step(cfg: EnvConfig, state: State, actions: jax.Array, key: jax.Array | None
     blocks = blocks.reshape(cfg.size)
     t = state.t + 1
     terminated = jnp.asarray(cfg.terminate_on_completion) & jnp.all(blocks == state.goal)
+    best, stalled, stop = _rewards.no_progress(
+        cfg, blocks, state.goal, state.best_sim, state.stalled
+    )
     nxt = state._replace(
         blocks=blocks,
         positions=pos,
         inventory=inv,
         last_interacted=last.reshape(cfg.size),
         t=t,
-        rewards=jnp.broadcast_to(r_h + r_a, (N_PLAYERS,)).astype(jnp.float32),
+        rewards=_rewards.player_rewards(cfg, jnp.stack([r_h, r_a])),
         terminated=terminated,
-        truncated=t >= cfg.horizon,
+        truncated=(t >= cfg.horizon) | stop,
+        best_sim=best,
+        stalled=stalled,
     )
     done = state.terminated | state.truncated
     frozen = state._replace(rewards=jnp.zeros_like(state.rewards))
@@ -541,9 +559,10 @@ def legal_action_mask(cfg: EnvConfig, state: State, player: int | jax.Array) -> 
 
 
 def observe(cfg: EnvConfig, state: State, player: int | jax.Array) -> jax.Array:
-    """``[6, X, Y, Z] float32`` per ``_layout``'s channels. The goal channels are zero for the
-    assistant: with a Python int ``player`` the assistant's branch never reads ``state.goal``;
-    with a traced one the goal is multiplied by ``player == 0``."""
+    """``[6, X, Y, Z] float32`` per ``_layout``'s channels (last interacted: 1 = by the
+    observer, 2 = by the other, unless ``last_interacted_obs="absolute"``). The goal channels
+    are zero for the assistant: with a Python int ``player`` the assistant's branch never
+    reads ``state.goal``; with a traced one the goal is multiplied by ``player == 0``."""
     pl = jnp.asarray(player, jnp.int32)
     if isinstance(player, int):
         goal_ch = state.goal.astype(jnp.float32) if player == HUMAN else jnp.zeros(cfg.size)
@@ -555,7 +574,11 @@ def observe(cfg: EnvConfig, state: State, player: int | jax.Array) -> jax.Array:
     obs = obs.at[OBS_BLOCKS].set(state.blocks.astype(jnp.float32))
     obs = obs.at[OBS_GOAL_BLOCKS].set(goal_ch)
     obs = obs.at[OBS_PLAYERS].set(jnp.where(mine, 1.0, jnp.where(theirs, 2.0, 0.0)))
-    return obs.at[OBS_LAST_INTERACTED].set(state.last_interacted.astype(jnp.float32) + 1.0)
+    last = state.last_interacted
+    if cfg.last_interacted_obs == "absolute":
+        return obs.at[OBS_LAST_INTERACTED].set(last.astype(jnp.float32) + 1.0)
+    who = jnp.where(last == pl, 1.0, jnp.where(last == 1 - pl, 2.0, 0.0))
+    return obs.at[OBS_LAST_INTERACTED].set(who)
 
 
 def observe_inventory(cfg: EnvConfig, state: State, player: int | jax.Array) -> jax.Array:

@@ -56,7 +56,10 @@ OBS_BLOCK_STATES = 1  # block state (always 0 here; kept for MBAG's layout)
 OBS_GOAL_BLOCKS = 2  # goal block id — ZERO for the assistant
 OBS_GOAL_STATES = 3  # goal block state — ZERO for the assistant
 OBS_PLAYERS = 4  # 1 = the observer's voxels (feet, head), 2 = the other player's
-OBS_LAST_INTERACTED = 5  # 1 + id of the player who last placed/broke this voxel, else 0
+# Who last placed or broke this voxel: 1 = the observer, 2 = the other player, 0 = nobody (the
+# original MBAG's encoding; ``EnvConfig.last_interacted_obs="absolute"``: 1 + player id, so the
+# assistant's 1 and 2 are swapped, as they were until 2026-12).
+OBS_LAST_INTERACTED = 5
 N_OBS_CHANNELS = 6
 
 # Inventory observation ``[2, N_BLOCKS] int32`` (``_env.observe_inventory``): row 0 the observer's
@@ -88,11 +91,32 @@ class EnvConfig:
     # finite only: blocks of each placeable type held at reset by (human, assistant)
     inventory_start: tuple[int, int] = (16, 16)
     inventory_max: int = 64  # finite only: most blocks of one type a player can hold
+    # The original MBAG's reward terms (its ``rewards`` config), per player (human, assistant);
+    # one number sets both. All 0 (the default): the shared change in similarity. Its human
+    # model trains with ``noop_reward=-0.2``. The rule is in ``_rewards``'s module doc.
+    noop_reward: tuple[float, float] = (0.0, 0.0)  # an action with no effect (NOOP included)
+    action_reward: tuple[float, float] = (0.0, 0.0)  # an action with an effect
+    incorrect_action_reward: tuple[float, float] = (0.0, 0.0)  # a PLACE/BREAK not toward goal
+    own_reward_prop: tuple[float, float] = (0.0, 0.0)  # 0: both players' sum; 1: only its own
+    # End (``truncated``) after this many steps in a row without progress (similarity above its
+    # best so far, reset included); None = never (the original's option of that name).
+    truncate_on_no_progress_timesteps: int | None = None
+    last_interacted_obs: str = "relative"  # or "absolute" (see OBS_LAST_INTERACTED)
 
     def __post_init__(self) -> None:
+        for name in ("noop_reward", "action_reward", "incorrect_action_reward", "own_reward_prop"):
+            value = getattr(self, name)  # a number, or a list from a JSON config: a hashable pair
+            pair = (value, value) if isinstance(value, int | float) else tuple(value)
+            object.__setattr__(self, name, tuple(float(x) for x in pair))
         if self.line_of_sight is not None:  # configs saved before ``los`` existed
             object.__setattr__(self, "los", "centre" if self.line_of_sight else "off")
             object.__setattr__(self, "line_of_sight", None)
+
+    @property
+    def reward_terms(self) -> bool:
+        """Any reward term or ``own_reward_prop`` is non-zero (else the plain shared reward)."""
+        terms = (self.noop_reward, self.action_reward, self.incorrect_action_reward)
+        return any(x != 0 for pair in (*terms, self.own_reward_prop) for x in pair)
 
     @property
     def n_voxels(self) -> int:

@@ -228,7 +228,14 @@ def observe(cfg: EnvConfig, state: NpState, p: int) -> np.ndarray:
         for cell in _player_cells(state.positions, q):
             if _inside(cfg, *cell):
                 obs[4][cell] = value
-    obs[5] = state.last_interacted.astype(np.float32) + 1
+    for cell in np.ndindex(*cfg.size):
+        who = int(state.last_interacted[cell])
+        if who < 0:
+            continue
+        if cfg.last_interacted_obs == "absolute":
+            obs[5][cell] = who + 1
+        else:
+            obs[5][cell] = 1 if who == p else 2
     return obs
 
 
@@ -241,23 +248,26 @@ def _apply(
     goal: np.ndarray,
     p: int,
     action: int,
-) -> float:
-    """Apply one player's action in place; return the similarity change."""
+) -> tuple[str, bool, float]:
+    """Apply one player's action in place; return its kind, whether it took effect, and the
+    similarity change."""
     try:
         kind, v, block = decode_action(action, cfg.n_voxels, cfg.finite_inventory)
     except Exception:  # out-of-range ids are illegal, hence no-ops
-        return 0.0
+        return "noop", False, 0.0
     if kind == "give":
         if can_give(cfg, inventory, positions, p, block):
             inventory[p, block] -= 1
             inventory[1 - p, block] += 1
-        return 0.0
+            return kind, True, 0.0
+        return kind, False, 0.0
     if kind == "move":
         if can_move(cfg, blocks, positions, p, v):
             positions[p] = positions[p] + np.array(MOVES[v])
-        return 0.0
+            return kind, True, 0.0
+        return kind, False, 0.0
     if kind == "noop":
-        return 0.0
+        return kind, False, 0.0
     cell = _unflat(cfg, v)
     before = int(blocks[cell])
     if (
@@ -273,10 +283,23 @@ def _apply(
         if cfg.finite_inventory:  # a block broken into a full stack is lost
             inventory[p, before] = min(inventory[p, before] + 1, cfg.inventory_max)
     else:
-        return 0.0
+        return kind, False, 0.0
     last[cell] = p
     g = int(goal[cell])
-    return voxel_sim(int(blocks[cell]), g, cfg.place_wrong) - voxel_sim(before, g, cfg.place_wrong)
+    after = voxel_sim(int(blocks[cell]), g, cfg.place_wrong)
+    return kind, True, after - voxel_sim(before, g, cfg.place_wrong)
+
+
+def own_reward(cfg: EnvConfig, p: int, kind: str, effect: bool, d_sim: float) -> float:
+    """Player ``p``'s own reward: its similarity change, the incorrect-action term for a PLACE
+    that did not raise similarity or a BREAK that lowered it (only if it took effect), and the
+    noop term if the action had no effect, else the action term."""
+    reward = d_sim
+    if effect and kind in ("place", "break"):
+        correct = d_sim > 0 if kind == "place" else d_sim >= 0
+        if not correct:
+            reward += cfg.incorrect_action_reward[p]
+    return reward + (cfg.action_reward[p] if effect else cfg.noop_reward[p])
 
 
 def step(cfg: EnvConfig, state: NpState, actions: tuple[int, int] | np.ndarray) -> NpState:
@@ -287,17 +310,30 @@ def step(cfg: EnvConfig, state: NpState, actions: tuple[int, int] | np.ndarray) 
     last = state.last_interacted.copy()
     positions = state.positions.copy()
     inventory = state.inventory.copy()
-    reward = 0.0
+    own = []
     for p in (0, 1):
-        reward += _apply(cfg, blocks, last, positions, inventory, state.goal, p, int(actions[p]))
+        kind, effect, d_sim = _apply(
+            cfg, blocks, last, positions, inventory, state.goal, p, int(actions[p])
+        )
+        own.append(np.float32(own_reward(cfg, p, kind, effect, d_sim)))
+    total = own[0] + own[1]
+    prop = cfg.own_reward_prop
+    rewards = [np.float32(prop[p]) * own[p] + (1 - np.float32(prop[p])) * total for p in (0, 1)]
     t = int(state.t) + 1
+    best, stalled = state.best_sim, state.stalled
+    limit = cfg.truncate_on_no_progress_timesteps
+    if limit is not None:  # progress: similarity above its best since reset
+        sim = np.float32(total_similarity(cfg, blocks, state.goal))
+        best, stalled = (sim, np.int32(0)) if sim > best else (best, np.int32(stalled + 1))
     return state._replace(
         blocks=blocks,
         last_interacted=last,
         positions=positions,
         inventory=inventory,
         t=np.int32(t),
-        rewards=np.full(2, reward, np.float32),
+        rewards=np.array(rewards, np.float32),
         terminated=np.bool_(cfg.terminate_on_completion and bool((blocks == state.goal).all())),
-        truncated=np.bool_(t >= cfg.horizon),
+        truncated=np.bool_(t >= cfg.horizon or (limit is not None and stalled >= limit)),
+        best_sim=np.float32(best),
+        stalled=np.int32(stalled),
     )
