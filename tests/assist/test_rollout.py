@@ -74,6 +74,7 @@ def test_rollout_noop_vs_random_assistant(tmp_path: Path) -> None:
         (["--assistant", "oracle"], "unknown assistant"),
         (["--goals", "castle"], "unknown goals"),
         (["--size", "2", "2", "2"], "size"),
+        (["--los", "sideways"], "--los"),
     ],
 )
 def test_rollout_bad_input(tmp_path: Path, capsys, flags, msg) -> None:  # type: ignore[no-untyped-def]
@@ -82,6 +83,18 @@ def test_rollout_bad_input(tmp_path: Path, capsys, flags, msg) -> None:  # type:
     assert not (tmp_path / "assist-rollout").exists() or not any(
         (tmp_path / "assist-rollout").iterdir()
     )
+
+
+def test_rollout_los_flag(tmp_path: Path) -> None:
+    """``--los`` picks the env's reach rule (default mbag) and is recorded with the run."""
+    from alignlab.assist._rollout_cmd import RolloutConfig
+
+    assert RolloutConfig().los == EnvConfig().los == "mbag"
+    common = ["assist", "rollout", "--goals", "blob", "--episodes", "2", "--horizon", "5"]
+    assert main([*common, "--los", "off", "--out", str(tmp_path)]) == 0
+    run = next((tmp_path / "assist-rollout").iterdir())
+    assert json.loads((run / "config.json").read_text())["los"] == "off"
+    assert "reach rule: off" in (run / "report.md").read_text()
 
 
 def test_rollout_from_goal_bank(tmp_path: Path) -> None:
