@@ -1,7 +1,9 @@
 """Property: on random 6×6×6 states and random (legal or illegal) actions, the JAX step, masks
 and observations equal the plain-Python reference's — infinite inventories under each reach
 rule (los "mbag", the default, "off" and "centre"), and finite inventories with GIVE (a small
-stack limit, so full stacks are common)."""
+stack limit, so full stacks are common), and the original MBAG's reward terms, no-progress
+truncation and absolute last-interacted channel turned on (dyadic values: float32 and the
+oracle's float64 agree exactly)."""
 
 from __future__ import annotations
 
@@ -34,6 +36,31 @@ CFG_LOS = EnvConfig(size=(6, 6, 6), horizon=8, los="centre")
 CFG_INV = EnvConfig(
     size=(6, 6, 6), horizon=8, finite_inventory=True, inventory_start=(2, 2), inventory_max=3
 )
+# every reward term non-zero and different per player, a no-progress limit that random states
+# (stalled 0..3) reach, the original's place_wrong of 0, and the old observation encoding
+CFG_RW = EnvConfig(
+    size=(6, 6, 6),
+    horizon=8,
+    place_wrong=0.0,
+    noop_reward=(-0.25, -0.5),
+    action_reward=(0.125, -0.0625),
+    incorrect_action_reward=(-0.75, -1.5),
+    own_reward_prop=(0.25, 1.0),
+    truncate_on_no_progress_timesteps=3,
+    last_interacted_obs="absolute",
+)
+CFG_RW_INV = EnvConfig(
+    size=(6, 6, 6),
+    horizon=8,
+    finite_inventory=True,
+    inventory_start=(2, 2),
+    inventory_max=3,
+    noop_reward=-0.5,
+    action_reward=(0.0, 0.25),
+    incorrect_action_reward=-1.0,
+    own_reward_prop=(1.0, 0.5),
+    truncate_on_no_progress_timesteps=1,
+)
 
 
 def _views(cfg: EnvConfig, state: State):  # type: ignore[no-untyped-def]
@@ -51,7 +78,7 @@ def _views(cfg: EnvConfig, state: State):  # type: ignore[no-untyped-def]
 
 COMPILED = {
     c: (jax.jit(functools.partial(step, c)), jax.jit(functools.partial(_views, c)))
-    for c in (CFG, CFG_OFF, CFG_LOS, CFG_INV)
+    for c in (CFG, CFG_OFF, CFG_LOS, CFG_INV, CFG_RW, CFG_RW_INV)
 }
 
 
@@ -85,7 +112,8 @@ def _random_state(cfg: EnvConfig, seed: int, air_share: float, t: int, done: boo
         truncated=np.bool_(False),
         sim0=np.float32(rng.integers(0, 100)),
         inventory=inventory,
-        best_sim=np.float32(rng.integers(0, 120)),
+        # near the state's similarity, so a step's change (at most 2 per player) often ties it
+        best_sim=np.float32(ref.total_similarity(cfg, blocks, goal) + rng.integers(-2, 3)),
         stalled=np.int32(rng.integers(0, 4)),
     )
 
@@ -140,6 +168,18 @@ def test_jax_equals_reference_line_of_sight(**case: object) -> None:
 @given(**CASES)
 def test_jax_equals_reference_finite_inventory(**case: object) -> None:
     _check(CFG_INV, **case)  # type: ignore[arg-type]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(**CASES)
+def test_jax_equals_reference_reward_terms(**case: object) -> None:
+    _check(CFG_RW, **case)  # type: ignore[arg-type]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(**CASES)
+def test_jax_equals_reference_reward_terms_finite_inventory(**case: object) -> None:
+    _check(CFG_RW_INV, **case)  # type: ignore[arg-type]
 
 
 def _check(
