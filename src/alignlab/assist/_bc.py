@@ -9,7 +9,7 @@ recorded action is legal under the recorded mask; only live steps (before termin
 truncation) are kept.
 
 Network (``bc_logits``): per voxel, one-hot block id (10) and goal id (10), observer/other
-player (2), last interaction by human/assistant (2), "block differs from goal" (1) and height
+player (2), last interaction by observer/other (2), "block differs from goal" (1) and height
 ``y / Y`` (1) = 26 input channels; ``layers`` 3×3×3 convs with ReLU (SAME padding); heads:
 break ``[B, V]`` and place ``[B, 8, V]`` (1×1×1 convs, block-major like ``_layout``), globals
 ``[B, 7]`` (NOOP + 6 moves) from an MLP on mean- and max-pooled features. Flat order
