@@ -73,7 +73,10 @@ def _identity(cfg: EnvConfig, state, actions):  # type: ignore[no-untyped-def]
 def _states(cfg: EnvConfig, batch: int, rng: np.random.Generator):  # type: ignore[no-untyped-def]
     keys = jax.random.split(jax.random.PRNGKey(0), batch)
     goals = jnp.asarray(np.stack([_goal(cfg, rng) for _ in range(batch)]))
-    return jax.vmap(functools.partial(init, cfg))(keys, goals)
+    states = jax.vmap(functools.partial(init, cfg))(keys, goals)
+    # init returns sim0 and best_sim as one buffer (equal values); a donating step needs each
+    # field in a buffer of its own
+    return jax.tree.map(lambda x: x.copy(), states)
 
 
 def _rate(run, batch: int, n_steps: int, seconds: float) -> float:  # type: ignore[no-untyped-def]
