@@ -51,11 +51,14 @@ Rules (``_reference.py`` restates them with plain loops and is the test oracle):
 Flat actions follow ``_layout``: ``PLACE(v, b) = place_offset(V) + (b - 2) * V + v`` (block
 major), so a flat PLACE mask is the voxel mask tiled 8 times (each tile gated by whether ``b``
 is held), and ``GIVE(b) = give_offset(V) + b - 2``.
+
+Here: ``State``, ``init``, ``step``, ``observe``; the legality masks live in ``_masks`` and the
+validation and grid geometry they share with ``step`` in ``_geometry`` (re-exported here).
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -73,17 +76,28 @@ from alignlab.assist._actions import (  # noqa: F401 (re-exported: callers impor
     decode_action_jax,
     encode_action,
 )
+from alignlab.assist._geometry import (  # noqa: F401 (re-exported)
+    _MOVES,
+    _UP,
+    LOS_SAMPLES,
+    _in_grid,
+    _in_sight,
+    _is_air,
+    _moves_ok,
+    _other_in_reach,
+    _player_voxels,
+    validate_config,
+    validate_goal,
+)
 from alignlab.assist._layout import (
     AIR,
     ASSISTANT,
     BEDROCK,
     DIRT,
     HUMAN,
-    MOVES,
     N_BLOCKS,
     N_MOVES,
     N_OBS_CHANNELS,
-    N_PLACEABLE,
     N_PLAYERS,
     OBS_BLOCKS,
     OBS_GOAL_BLOCKS,
@@ -92,25 +106,18 @@ from alignlab.assist._layout import (
     PLACEABLE,
     EnvConfig,
 )
+from alignlab.assist._masks import (  # noqa: F401 (re-exported)
+    LegalMasks,
+    flat_mask,
+    legal_action_mask,
+    legal_masks,
+    packed_masks,
+    unpack_masks,
+)
 from alignlab.assist._rewards import (  # noqa: F401 (re-exported)
     similarity,
     voxel_similarity,
 )
-from alignlab.core import AlignlabError
-
-_UP = np.array([0, 1, 0], np.int32)
-_MOVES = np.array(MOVES, np.int32)  # [6, 3]
-LOS_SAMPLES = 16
-
-
-class LegalMasks(NamedTuple):
-    """One player's factorised legality (see ``legal_masks``)."""
-
-    place: jax.Array  # [X, Y, Z] bool: PLACE(v, b) is legal iff place[v] and held[b - 2]
-    brk: jax.Array  # [X, Y, Z] bool: BREAK(v)
-    globals: jax.Array  # [7] bool: NOOP, then the 6 moves
-    held: jax.Array  # [8] bool: the player holds a block of type 2..9 (all True if infinite)
-    give: jax.Array  # [8] bool: GIVE(b) for b = 2..9 (all False if infinite)
 
 
 class State(NamedTuple):
@@ -139,56 +146,6 @@ class State(NamedTuple):
     inventory: jax.Array
     best_sim: jax.Array
     stalled: jax.Array
-
-
-# ---------------------------------------------------------------- validation (never traced)
-
-
-def validate_config(cfg: EnvConfig) -> None:
-    """Raise for settings this environment cannot run (called at trace time: cfg is static)."""
-    x, y, z = cfg.size
-    if y < 4 or x < 1 or z < 1 or x * z < 2:
-        raise AlignlabError(f"grid {cfg.size} too small: need Y >= 4 and X*Z >= 2", field="size")
-    if cfg.horizon < 1:
-        raise AlignlabError("horizon must be >= 1", field="horizon")
-    if cfg.los not in ("mbag", "centre", "off"):
-        raise AlignlabError(f"los {cfg.los!r} not one of mbag, centre, off", field="los")
-    if cfg.start not in ("ground", "mbag"):
-        raise AlignlabError(f"start {cfg.start!r} not one of ground, mbag", field="start")
-    _rewards.validate_config(cfg)
-    if cfg.last_interacted_obs not in ("relative", "absolute"):
-        raise AlignlabError(
-            f"last_interacted_obs {cfg.last_interacted_obs!r} not relative or absolute",
-            field="last_interacted_obs",
-        )
-    if cfg.finite_inventory:
-        if cfg.inventory_max < 1:
-            raise AlignlabError("inventory_max must be >= 1", field="inventory_max")
-        start = tuple(np.atleast_1d(cfg.inventory_start).tolist())
-        if len(start) != N_PLAYERS or not all(0 <= n <= cfg.inventory_max for n in start):
-            raise AlignlabError(
-                f"inventory_start must be (human, assistant) counts in 0..{cfg.inventory_max}",
-                field="inventory_start",
-            )
-
-
-def validate_goal(cfg: EnvConfig, goal: object) -> jax.Array:
-    """Check a goal ``[X, Y, Z]`` of block ids 0..9 and return it as uint8.
-
-    Under tracing (e.g. ``vmap(init)``) only the shape can be checked.
-    """
-    if isinstance(goal, jax.core.Tracer):
-        if tuple(goal.shape) != cfg.size:
-            raise AlignlabError(f"goal shape {goal.shape} != grid {cfg.size}", field="goal")
-        return goal.astype(jnp.uint8)
-    arr = np.asarray(goal)
-    if arr.shape != cfg.size:
-        raise AlignlabError(f"goal shape {arr.shape} != grid {cfg.size}", field="goal")
-    if arr.dtype.kind not in "iub":
-        raise AlignlabError(f"goal must hold integer block ids, got {arr.dtype}", field="goal")
-    if arr.size and (arr.min() < 0 or arr.max() >= N_BLOCKS):
-        raise AlignlabError(f"goal block ids must be in 0..{N_BLOCKS - 1}", field="goal")
-    return jnp.asarray(arr, jnp.uint8)
 
 
 # ---------------------------------------------------------------- similarity
@@ -274,58 +231,6 @@ def start_inventory(cfg: EnvConfig) -> jax.Array:
 
 
 # ---------------------------------------------------------------- step
-
-
-def _flat(cfg: EnvConfig, xyz: jax.Array) -> jax.Array:
-    _, ny, nz = cfg.size
-    return (xyz[..., 0] * ny + xyz[..., 1]) * nz + xyz[..., 2]
-
-
-def _in_grid(cfg: EnvConfig, xyz: jax.Array) -> jax.Array:
-    return jnp.all((xyz >= 0) & (xyz < jnp.asarray(cfg.size, jnp.int32)), axis=-1)
-
-
-def _is_air(cfg: EnvConfig, flat_blocks: jax.Array, xyz: jax.Array) -> jax.Array:
-    """Air at ``xyz [..., 3]``; out-of-grid reads as not air."""
-    ok = _in_grid(cfg, xyz)
-    idx = jnp.where(ok, _flat(cfg, xyz), 0)
-    return ok & (flat_blocks[idx] == AIR)
-
-
-def _in_sight(
-    cfg: EnvConfig, flat_blocks: jax.Array, eye: jax.Array, target: jax.Array
-) -> jax.Array:
-    """``[...] bool``: the sampled ray from ``eye [3]`` to ``target [..., 3]`` meets only air
-    or the target (both voxel centres; exact integer floor of ``e + .5 + k (t - e) / n``)."""
-    n = LOS_SAMPLES
-    k = jnp.arange(1, n, dtype=jnp.int32)[:, None]  # [n-1, 1]
-    diff = (target - eye)[..., None, :]  # [..., 1, 3]
-    cells = (n * (2 * eye + 1) + 2 * k * diff) // (2 * n)  # [..., n-1, 3]
-    hit = ~_is_air(cfg, flat_blocks, cells) & ~jnp.all(cells == target[..., None, :], axis=-1)
-    return ~jnp.any(hit, axis=-1)
-
-
-def _moves_ok(cfg: EnvConfig, flat_blocks: jax.Array, positions: jax.Array, p: int) -> jax.Array:
-    """``[6] bool``: legality of each move of player ``p``."""
-    feet = positions[p] + _MOVES  # [6, 3]
-    other = positions[1 - p]
-    head_ok = _is_air(cfg, flat_blocks, feet + _UP)
-    if cfg.los == "mbag":  # the original lets the head stand above the grid
-        head_ok |= (feet[:, 1] + 1 == cfg.size[1]) & _in_grid(cfg, feet)
-    free = _is_air(cfg, flat_blocks, feet) & head_ok
-    # both players are vertical pairs, so they overlap iff same column and |dy| <= 1
-    clash = (
-        (feet[:, 0] == other[0]) & (feet[:, 2] == other[2]) & (jnp.abs(feet[:, 1] - other[1]) <= 1)
-    )
-    return free & ~clash
-
-
-def _other_in_reach(cfg: EnvConfig, positions: jax.Array, p: int | jax.Array) -> jax.Array:
-    """``[] bool``: a voxel (feet or head) of the other player is within reach of p's eye."""
-    eye = positions[p] + _UP
-    other = positions[1 - p]
-    d2 = jnp.minimum(jnp.sum((other - eye) ** 2), jnp.sum((other + _UP - eye) ** 2))
-    return d2 <= int(np.floor(cfg.reach * cfg.reach))
 
 
 def _trade(cfg, inventory, positions, p, kind, b, cur, place_ok, break_ok):  # type: ignore[no-untyped-def]
@@ -434,128 +339,7 @@ def step(cfg: EnvConfig, state: State, actions: jax.Array, key: jax.Array | None
     return out._replace(goal=state.goal, sim0=state.sim0)  # never change: no select needed
 
 
-# ---------------------------------------------------------------- masks and observations
-
-
-def _player_voxels(cfg: EnvConfig, feet: jax.Array) -> jax.Array:
-    """``[X, Y, Z] bool``: the feet and head voxels of a player with feet ``[3]`` (separable:
-    an outer product of three small vectors, cheaper than comparing full coordinate grids)."""
-    nx, ny, nz = cfg.size
-    in_x = jnp.arange(nx) == feet[0]
-    in_y = (jnp.arange(ny) == feet[1]) | (jnp.arange(ny) == feet[1] + 1)
-    in_z = jnp.arange(nz) == feet[2]
-    return in_x[:, None, None] & in_y[None, :, None] & in_z[None, None, :]
-
-
-def _reach_mask(cfg: EnvConfig, feet: jax.Array) -> jax.Array:
-    """``[X, Y, Z] bool``: voxels within ``reach`` of the eye of a player with feet ``[3]``."""
-    eye = feet + _UP
-    sq = [(jnp.arange(n) - eye[i]) ** 2 for i, n in enumerate(cfg.size)]
-    d2 = sq[0][:, None, None] + sq[1][None, :, None] + sq[2][None, None, :]
-    return d2 <= int(np.floor(cfg.reach * cfg.reach))  # d2 is an integer
-
-
-def _adjacent(blocks: jax.Array) -> jax.Array:
-    """``[X, Y, Z] bool``: some face neighbour in the grid is non-air."""
-    solid = jnp.pad(blocks != AIR, 1)  # out-of-grid neighbours count as air
-    return (
-        solid[2:, 1:-1, 1:-1]
-        | solid[:-2, 1:-1, 1:-1]
-        | solid[1:-1, 2:, 1:-1]
-        | solid[1:-1, :-2, 1:-1]
-        | solid[1:-1, 1:-1, 2:]
-        | solid[1:-1, 1:-1, :-2]
-    )
-
-
-def _masks_from(cfg, state, player, free, breakable):  # type: ignore[no-untyped-def]
-    """One player's masks given the player-independent ``free`` (air, unoccupied, adjacent)
-    and ``breakable`` grids."""
-    pos = state.positions
-    flat = state.blocks.reshape(-1)
-    if cfg.los == "mbag":
-        feet, other = pos[player], pos[1 - player]
-        place_seen, break_seen = _los.place_break(cfg.size, cfg.reach, flat, feet, other)
-        theirs = _player_voxels(cfg, other)
-        free = (state.blocks == AIR) & ~theirs & place_seen
-        breakable = breakable & ~theirs & break_seen
-        in_reach = jnp.ones(cfg.size, bool)
-    else:
-        in_reach = _reach_mask(cfg, pos[player])
-    if cfg.los == "centre":
-        grid = jnp.stack(jnp.meshgrid(*[jnp.arange(n) for n in cfg.size], indexing="ij"), -1)
-        in_reach &= _in_sight(cfg, flat, pos[player] + _UP, grid)
-    moves = jnp.where(
-        player == HUMAN, _moves_ok(cfg, flat, pos, HUMAN), _moves_ok(cfg, flat, pos, ASSISTANT)
-    )
-    glob = jnp.concatenate([jnp.ones((1,), bool), moves])
-    if cfg.finite_inventory:
-        inv = state.inventory
-        held = inv[player, 2:] >= 1
-        give = held & (inv[1 - player, 2:] < cfg.inventory_max) & _other_in_reach(cfg, pos, player)
-    else:
-        held, give = jnp.ones((N_PLACEABLE,), bool), jnp.zeros((N_PLACEABLE,), bool)
-    return LegalMasks(free & in_reach, breakable & in_reach, glob, held, give)
-
-
-def _shared(cfg: EnvConfig, state: State) -> tuple[jax.Array, jax.Array]:
-    blocks = state.blocks
-    if cfg.los == "mbag":  # free: per player (see _masks_from)
-        return blocks == AIR, (blocks != AIR) & (blocks != BEDROCK)
-    occupied = _player_voxels(cfg, state.positions[0]) | _player_voxels(cfg, state.positions[1])
-    free = (blocks == AIR) & ~occupied & _adjacent(blocks)
-    return free, (blocks != AIR) & (blocks != BEDROCK)
-
-
-def legal_masks(cfg: EnvConfig, state: State, player: int | jax.Array) -> LegalMasks:
-    """Factorised legality for ``player`` on ``state``: ``LegalMasks(place [X,Y,Z], brk
-    [X,Y,Z], globals [7], held [8], give [8])``, all bool; ``globals`` = NOOP then the 6
-    moves. PLACE(v, b) is legal iff ``place[v] & held[b - 2]`` (``held`` is all True with
-    infinite inventories). For the assistant the mask is taken on ``state`` itself; the
-    human's action in the same step may still pre-empt it."""
-    validate_config(cfg)
-    return _masks_from(cfg, state, jnp.asarray(player, jnp.int32), *_shared(cfg, state))
-
-
-def packed_masks(cfg: EnvConfig, state: State) -> jax.Array:
-    """Both players' factorised masks in one ``[2, 2V + 23] bool`` array (row = player; per
-    row ``place (V) | brk (V) | globals (7) | held (8) | give (8)``, voxels flat).
-
-    For callers that step one game per jitted call: every output array costs a few
-    microseconds of dispatch, so one array instead of ten is what makes single-game stepping
-    fast (see ``benchmarks/bench_assist_env.py``). ``unpack_masks`` turns a row back into
-    ``LegalMasks``."""
-    validate_config(cfg)
-    free, breakable = _shared(cfg, state)
-    rows = []
-    for p in (HUMAN, ASSISTANT):
-        m = _masks_from(cfg, state, jnp.int32(p), free, breakable)
-        rows.append(jnp.concatenate([m.place.reshape(-1), m.brk.reshape(-1), *m[2:]]))
-    return jnp.stack(rows)
-
-
-def unpack_masks(cfg: EnvConfig, row: Any) -> LegalMasks:
-    """The ``LegalMasks`` of one row of ``packed_masks`` (works on numpy or JAX arrays)."""
-    n = cfg.n_voxels
-    cuts = np.cumsum([n, n, 1 + N_MOVES, N_PLACEABLE])
-    place, brk, glob, held, give = (
-        row[a:b] for a, b in zip([0, *cuts], [*cuts, None], strict=True)
-    )
-    return LegalMasks(place.reshape(cfg.size), brk.reshape(cfg.size), glob, held, give)
-
-
-def flat_mask(cfg: EnvConfig, masks: LegalMasks) -> jax.Array:
-    """``[n_actions] bool`` from the factorised masks."""
-    if not cfg.finite_inventory:  # every block is held: the PLACE part is the voxel mask tiled
-        places = jnp.tile(masks.place.reshape(-1), N_PLACEABLE)
-        return jnp.concatenate([masks.globals, masks.brk.reshape(-1), places])
-    places = (masks.held[:, None] & masks.place.reshape(1, -1)).reshape(-1)
-    return jnp.concatenate([masks.globals, masks.brk.reshape(-1), places, masks.give])
-
-
-def legal_action_mask(cfg: EnvConfig, state: State, player: int | jax.Array) -> jax.Array:
-    """``[n_actions] bool``: the flat legality mask of ``player`` (built from ``legal_masks``)."""
-    return flat_mask(cfg, legal_masks(cfg, state, player))
+# ---------------------------------------------------------------- observations
 
 
 def observe(cfg: EnvConfig, state: State, player: int | jax.Array) -> jax.Array:
