@@ -161,3 +161,26 @@ def test_rollout_finite_inventory_gives(tmp_path: Path) -> None:
     steps = json.loads((runs["rand"] / "episode0.json").read_text())["steps"]
     assert steps[0]["inventory"][0][2:] == [0] * 8 and steps[0]["inventory"][1][2:] == [16] * 8
     assert main([*common, "--finite-inventory", "--inventory", "1", "--out", str(tmp_path)]) == 2
+
+
+def test_rollout_records_each_players_return() -> None:
+    """With reward terms the players' rewards differ; each return sums that player's own."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from alignlab.assist._goals import random_blob
+    from alignlab.assist._humans import HeuristicParams
+    from alignlab.assist._rollout import episode_fn, summarise
+
+    cfg = EnvConfig(size=(6, 6, 6), horizon=30, noop_reward=(0.0, -0.2), own_reward_prop=(1.0, 1.0))
+    rng = np.random.default_rng(0)
+    goals = jnp.asarray(np.stack([random_blob(cfg.size, rng) for _ in range(2)]))
+    final, recs = episode_fn(cfg, "noop")(
+        jax.random.split(jax.random.PRNGKey(0), 2), goals, HeuristicParams()
+    )
+    rows = summarise(final, recs, cfg)
+    for row in rows:
+        # the NOOP assistant earns only its noop term; the human, its own similarity changes
+        assert row["assistant_return"] == pytest.approx(-0.2 * row["steps"], rel=1e-5)
+        assert row["return"] != row["assistant_return"]

@@ -68,7 +68,7 @@ def _play(cfg: EnvConfig, assistant: str, frames: bool) -> Callable[..., Any]:
                 "effective": jnp.stack([e[1] for e in eff]),
                 "correct": jnp.stack([e[2] for e in eff]),
                 "live": live,
-                "reward": nxt.rewards[0],
+                "reward": nxt.rewards,  # [2]: human, assistant (differ with reward terms)
             }
             if frames:
                 rec |= {
@@ -109,7 +109,7 @@ def episode_replay(
     ]
     for t in np.flatnonzero(recs["live"]):
         frames.append({k: recs[k][t] for k in ("blocks", "positions", "inventory", "actions")})
-        frames[-1]["reward"] = float(recs["reward"][t])
+        frames[-1]["reward"] = float(recs["reward"][t, HUMAN])
     meta = {
         "assistant": assistant,
         "finite_inventory": cfg.finite_inventory,
@@ -125,13 +125,15 @@ def summarise(final: _env.State, recs: dict[str, Any], cfg: EnvConfig) -> list[d
     pct = np.asarray(jax.vmap(lambda s: _env.goal_percentage(s, cfg))(final))
     kind, eff, cor = (np.asarray(recs[k]) for k in ("kind", "effective", "correct"))
     live = np.asarray(recs["live"])  # [B, T]
+    rewards = np.asarray(recs["reward"])  # [B, T, 2]
     rows = []
     for i in range(pct.size):
         row: dict[str, Any] = {
             "goal_percentage": float(pct[i]),
             "steps": int(live[i].sum()),
             "completed": bool(np.asarray(final.terminated)[i]),
-            "return": float(np.asarray(recs["reward"])[i][live[i]].sum()),
+            "return": float(rewards[i, :, HUMAN][live[i]].sum()),
+            "assistant_return": float(rewards[i, :, ASSISTANT][live[i]].sum()),
         }
         for p, who in ((HUMAN, "human"), (ASSISTANT, "assistant")):
             k, e, c = kind[i, :, p][live[i]], eff[i, :, p][live[i]], cor[i, :, p][live[i]]
