@@ -186,6 +186,17 @@ def build_parser() -> argparse.ArgumentParser:
     roll.set_defaults(
         func=_run_verb("alignlab.assist._rollout_cmd", "RolloutConfig", "run_rollout")
     )
+    evaluate = averbs.add_parser(
+        "evaluate",
+        config="alignlab.assist._evaluate_cmd:EvaluateConfig",
+        help="compare assistants on one goal set (same goals and human seeds); writes a run folder",
+        description="Play each assistant (and noop, the human alone, as the reference) with the "
+        "simulated human on the same goals and seeds; report goal percentage over time, "
+        "completion, actions by type and the share of human actions saved, with bootstrap CIs.",
+    )
+    evaluate.set_defaults(
+        func=_run_verb("alignlab.assist._evaluate_cmd", "EvaluateConfig", "run_evaluate")
+    )
     bc = averbs.add_parser(
         "train-human",
         config="alignlab.assist._bc_cmd:TrainHumanConfig",
