@@ -1,5 +1,5 @@
 """Compare assistants on one goal set (``alignlab assist evaluate``; AssistanceZero,
-arXiv 2504.07091, §5's metrics).
+arXiv 2504.07091, and its metrics).
 
 Every assistant plays the same episodes: episode ``i`` has the same goal and the same key for
 the human and the reset (``jax.random.split(PRNGKey(seed), N)[i]``), so differences between
