@@ -1,8 +1,18 @@
-"""Shared core: runs, records, stats, reports, progress, io — used by every system."""
+"""Shared core: runs, records, checkpoints, stats, reports, progress, io — used by every
+system."""
 
 from __future__ import annotations
 
+from alignlab.core.arrays import load_arrays, read_arrays_meta, save_arrays
 from alignlab.core.cache import ArrayCache, JsonCache, default_cache_dir
+from alignlab.core.checkpoint import (
+    Checkpoint,
+    latest_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+    read_checkpoint_meta,
+    save_checkpoint,
+)
 from alignlab.core.errors import AlignlabError
 from alignlab.core.flags import MAX_SEED, bad_flag, check_at_least, check_seed, flag
 from alignlab.core.io import (
@@ -17,7 +27,13 @@ from alignlab.core.io import (
 )
 from alignlab.core.progress import track
 from alignlab.core.report import Report
-from alignlab.core.runs import Run, check_out_dir, load_metrics
+from alignlab.core.runs import (
+    Run,
+    check_out_dir,
+    collect_provenance,
+    load_metrics,
+    read_metrics_log,
+)
 from alignlab.core.stats import (
     Estimate,
     auprc,
@@ -32,6 +48,7 @@ from alignlab.core.stats import (
 __all__ = [
     "AlignlabError",
     "ArrayCache",
+    "Checkpoint",
     "Estimate",
     "JsonCache",
     "MAX_SEED",
@@ -48,13 +65,23 @@ __all__ = [
     "check_at_least",
     "check_out_dir",
     "check_seed",
+    "collect_provenance",
     "default_cache_dir",
     "flag",
     "fpr_at_tpr",
+    "latest_checkpoint",
+    "list_checkpoints",
+    "load_arrays",
+    "load_checkpoint",
     "load_metrics",
+    "read_arrays_meta",
+    "read_checkpoint_meta",
     "read_json",
     "read_jsonl",
+    "read_metrics_log",
     "recall_at_fpr",
+    "save_arrays",
+    "save_checkpoint",
     "sha256_file",
     "sha256_text",
     "threshold_at_fpr",

@@ -25,8 +25,12 @@ os.umask(_UMASK)
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temp path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+def atomic_path(path: str | Path, *, durable: bool = False) -> Iterator[Path]:
+    """Yield a temp path beside ``path``; rename it onto ``path`` only if the block succeeds.
+
+    With ``durable=True`` the temp file is flushed to disk (``fsync``) before the rename and the
+    folder after it, so a power loss cannot leave ``path`` naming an empty file (checkpoints).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -36,10 +40,25 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
     try:
         yield tmp_path
+        if durable:
+            _fsync(tmp_path)
         os.replace(tmp_path, path)
+        if durable:
+            _fsync(path.parent)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:  # some filesystems refuse fsync on folders; the rename itself still holds
+        if not path.is_dir():
+            raise
+    finally:
+        os.close(fd)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -60,6 +79,36 @@ def dumps_strict(obj: Any, **kwargs: Any) -> str:
     """``json.dumps`` that any JSON reader can load: NaN and infinities become null, numpy
     scalars and arrays and paths become plain JSON; ``kwargs`` go to ``json.dumps``."""
     return json.dumps(_finite(obj), default=_json_default, allow_nan=False, **kwargs)
+
+
+def normalize_json(obj: Any) -> Any:
+    """``obj`` as it reads back after ``dumps_strict`` (tuples become lists, NaN null)."""
+    return json.loads(dumps_strict(obj))
+
+
+_ABSENT = "(absent)"
+
+
+def json_difference(
+    stored: Any, given: Any, *, ignore: Iterable[str] = (), prefix: str = ""
+) -> tuple[str, Any, Any] | None:
+    """The first differing field between two JSON values as ``(dotted path, stored, given)``,
+    or None when equal. Objects are compared key by key (sorted); a path in ``ignore`` (or under
+    it) is skipped; lists and scalars compare whole. A key on one side only shows ``"(absent)"``.
+    """
+    skip = tuple(ignore)
+    if isinstance(stored, dict) and isinstance(given, dict):
+        for key in sorted(set(stored) | set(given)):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if any(path == s or path.startswith(s + ".") for s in skip):
+                continue
+            if key not in stored or key not in given:
+                return path, stored.get(key, _ABSENT), given.get(key, _ABSENT)
+            diff = json_difference(stored[key], given[key], ignore=skip, prefix=path)
+            if diff is not None:
+                return diff
+        return None
+    return None if stored == given else (prefix, stored, given)
 
 
 def _finite(obj: Any) -> Any:
@@ -135,6 +184,47 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise AlignlabError(
             f"cannot read file ({type(err).__name__}: {err})", file=path, line=i or None
         ) from None
+
+
+def read_appended_jsonl(path: str | Path) -> tuple[list[dict[str, Any]], bool]:
+    """``(rows, torn)`` of a jsonl file that a process appends to line by line.
+
+    ``torn`` is True when the file does not end with a newline, as a kill mid-write leaves it:
+    the unterminated last line is dropped if it is not valid JSON, kept if it is (rewrite the
+    file before appending to it again). A missing file reads as no rows.
+
+    Raises:
+        AlignlabError: an invalid line anywhere else (with its line number), or an unreadable file.
+    """
+    path = Path(path)
+    if not path.exists():
+        return [], False
+    try:
+        lines = path.read_bytes().split(b"\n")
+    except OSError as err:
+        raise AlignlabError(f"cannot read file ({err.strerror or err})", file=path) from None
+    tail = lines.pop()  # b"" when the file ends with a newline
+    rows = [obj for _, obj in _parse_lines(lines, path)]
+    if tail.strip():
+        with contextlib.suppress(AlignlabError):  # the half-written row of a killed process
+            rows.extend(obj for _, obj in _parse_lines([tail], path, first=len(lines) + 1))
+    return rows, bool(tail)
+
+
+def _parse_lines(
+    lines: list[bytes], path: Path, first: int = 1
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    for i, raw in enumerate(lines, start=first):
+        text = _decode_line(raw, path, i)
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise AlignlabError(f"invalid JSON ({err.msg})", file=path, line=i) from None
+        if not isinstance(obj, dict):
+            raise AlignlabError("expected a JSON object per line", file=path, line=i)
+        yield i, obj
 
 
 def read_json(path: str | Path) -> Any:
