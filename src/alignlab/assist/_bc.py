@@ -22,7 +22,6 @@ Params are a flat ``dict[str, array]`` (``conv{i}/w [O, I, 3, 3, 3]``, ``conv{i}
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,7 @@ from alignlab.assist._layout import (
     OBS_PLAYERS,
     EnvConfig,
 )
-from alignlab.core import AlignlabError, atomic_path
+from alignlab.core import AlignlabError, load_arrays, save_arrays
 
 TRAJ_KEYS = ("obs", "actions", "masks")
 N_GLOBALS = 7  # NOOP + 6 moves
@@ -126,11 +125,10 @@ def record_heuristic(
 
 
 def save_trajectories(path: str | Path, data: dict[str, np.ndarray]) -> None:
-    """Write ``data`` (see ``record_heuristic``) to an ``.npz`` atomically."""
+    """Write ``data`` (see ``record_heuristic``) to a compressed ``.npz`` atomically."""
     _check_trajectories(data, str(path))
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        arrays = {k: np.asarray(data[k]) for k in TRAJ_KEYS}
-        np.savez_compressed(f, **arrays)  # type: ignore[arg-type]
+    arrays = {k: np.asarray(data[k]) for k in TRAJ_KEYS}
+    save_arrays(path, arrays, {"kind": "bc-trajectories"}, compress=True)
 
 
 def load_trajectories(path: str | Path) -> dict[str, np.ndarray]:
@@ -138,11 +136,7 @@ def load_trajectories(path: str | Path) -> dict[str, np.ndarray]:
     p = Path(path)
     if not p.is_file():
         raise AlignlabError("trajectory file not found", file=str(p))
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except Exception as exc:  # zip/format errors come in many types
-        raise AlignlabError(f"not a readable .npz file ({exc})", file=str(p)) from exc
+    data, _ = load_arrays(p)
     _check_trajectories(data, str(p))
     return data
 
@@ -393,13 +387,12 @@ def train_bc(
 
 
 def save_bc(path: str | Path, params: dict[str, Any], cfg: EnvConfig) -> None:
-    """Write params and the ``EnvConfig`` (as JSON) to an ``.npz`` atomically."""
+    """Write params (one array per name) and the ``EnvConfig`` (metadata ``env_config``) to an
+    ``.npz`` atomically."""
     import dataclasses
 
-    arrays = {f"param:{k}": np.asarray(v) for k, v in params.items()}
-    meta = json.dumps(dataclasses.asdict(cfg))
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, env_config=np.array(meta), **arrays)  # type: ignore[arg-type]
+    arrays = {k: np.asarray(v) for k, v in params.items()}
+    save_arrays(path, arrays, {"kind": "bc-human", "env_config": dataclasses.asdict(cfg)})
 
 
 def load_bc(path: str | Path) -> tuple[dict[str, Any], EnvConfig]:
@@ -409,16 +402,15 @@ def load_bc(path: str | Path) -> tuple[dict[str, Any], EnvConfig]:
     p = Path(path)
     if not p.is_file():
         raise AlignlabError("BC model file not found", file=str(p))
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            meta = json.loads(str(z["env_config"]))
-            params = {k[6:]: jnp.asarray(z[k]) for k in z.files if k.startswith("param:")}
-    except Exception as exc:  # zip, key and JSON errors come in many types
-        raise AlignlabError(f"not a BC model file ({exc})", file=str(p)) from exc
+    arrays, meta = load_arrays(p)
+    if not isinstance(meta.get("env_config"), dict):
+        raise AlignlabError("not a BC model file (no env_config)", file=str(p), field="env_config")
+    params = {k: jnp.asarray(v) for k, v in arrays.items()}
     if not any(k.startswith("conv") for k in params) or "glob1/w" not in params:
         raise AlignlabError("BC model file lacks network weights", file=str(p))
     try:
-        kw: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in meta.items()}
+        env = meta["env_config"]
+        kw: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in env.items()}
         cfg = EnvConfig(**kw)
     except TypeError as exc:  # an unknown or missing field
         raise AlignlabError(f"bad env_config in BC model file ({exc})", file=str(p)) from exc

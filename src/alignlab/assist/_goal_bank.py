@@ -1,17 +1,17 @@
 """Goal banks: many goals generated once, saved as ``.npz``, sampled on device at reset.
 
-File layout (``FORMAT_VERSION`` 1): ``goals [N, X, Y, Z] uint8``, ``size [3] int64``, ``seeds
-[N] int64`` (with ``build_goal_bank``, goal ``i`` came from ``default_rng([meta["seed"],
-seeds[i]])``) and ``meta``: a JSON string with ``format_version``, ``generator``, ``size`` and
-whatever else the caller passed (e.g. ``seed``). Sampling is a gather (``bank[idx]``), so a reset
-costs microseconds once the bank sits on the device.
+File layout (``FORMAT_VERSION`` 1, written with ``core.save_arrays``): ``goals [N, X, Y, Z]
+uint8``, ``size [3] int64``, ``seeds [N] int64`` (with ``build_goal_bank``, goal ``i`` came from
+``default_rng([meta["seed"], seeds[i]])``) and the file's JSON metadata: ``format_version``,
+``generator``, ``size`` and whatever else the caller passed (e.g. ``seed``). Banks whose metadata
+sits in a ``meta`` string array (the first layout) still load. Sampling is a gather
+(``bank[idx]``), so a reset costs microseconds once the bank sits on the device.
 """
 
 from __future__ import annotations
 
 import json
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from alignlab.core import AlignlabError, atomic_path
+from alignlab.core import AlignlabError, load_arrays, save_arrays
 
 from ._goals import GoalGenerator, Size, check_size, validate_goal_array
 
@@ -68,31 +68,22 @@ def save_goal_bank(path: str | Path, goals: np.ndarray, meta: dict[str, Any]) ->
     info.setdefault("generator", "unknown")
     info["format_version"] = FORMAT_VERSION
     info["size"] = list(goals.shape[1:])
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.savez_compressed(
-            handle,
-            goals=goals.astype(np.uint8),
-            size=np.asarray(goals.shape[1:], dtype=np.int64),
-            seeds=seeds,
-            meta=np.asarray(json.dumps(info, sort_keys=True)),
-        )
+    arrays = {
+        "goals": goals.astype(np.uint8),
+        "size": np.asarray(goals.shape[1:], dtype=np.int64),
+        "seeds": seeds,
+    }
+    save_arrays(path, arrays, info, compress=True)
 
 
 def load_goal_bank(path: str | Path, size: Size | None = None) -> GoalBank:
     """Read and validate a bank; ``AlignlabError`` naming the file and the problem otherwise."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in ("goals", "size", "seeds", "meta")}
-    except KeyError as err:
-        raise AlignlabError(f"not a goal bank: missing array {err}", file=path) from err
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise AlignlabError(
-            f"cannot read goal bank (corrupt or truncated?): {err}", file=path
-        ) from err
-    try:
-        meta = json.loads(str(arrays["meta"]))
-    except ValueError as err:
-        raise AlignlabError(f"bad metadata JSON: {err}", file=path, field="meta") from err
+    arrays, meta = load_arrays(path, required=("goals", "size", "seeds"))
+    if "meta" in arrays:  # the first layout kept the metadata in a string array
+        try:
+            meta = json.loads(str(arrays["meta"]))
+        except ValueError as err:
+            raise AlignlabError(f"bad metadata JSON: {err}", file=path, field="meta") from err
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
         raise AlignlabError(
