@@ -58,6 +58,11 @@ def test_crash_keeps_the_folder_and_resume_finishes_it(tmp_path: Path) -> None:
     with pytest.raises(AlignlabError, match="already finished") as err:
         Run.resume(run_dir, CFG)
     assert err.value.field == "status"
+    with Run.resume(run_dir, CFG, allowed=("steps", "resume"), extend=True) as run:
+        assert run.status == "running"
+        run.log_metrics(9, {"loss": 0.1})
+    meta = _meta(run_dir)
+    assert meta["status"] == "done" and meta["resumes"] == 2
 
 
 def test_interrupt_is_recorded(tmp_path: Path) -> None:

@@ -103,21 +103,25 @@ class Run:
         self.report = Report(title=f"alignlab {system} {verb} — {self.name}")
         self.provenance: dict[str, Any] = {}
         self._meta: dict[str, Any] = {}
-        self._resumed = False
+        self._resumed = self._extend = False
         self._metrics: Any = None  # the open metrics.jsonl, once log_metrics is called
         self._lock: int | None = None
 
     @classmethod
-    def resume(cls, run_dir: str | Path, config: Any, *, allowed: Iterable[str] = ()) -> Run:
+    def resume(
+        cls, run_dir: str | Path, config: Any, *, allowed: Iterable[str] = (), extend: bool = False
+    ) -> Run:
         """Reopen a resumable run that did not finish; enter it with ``with``.
 
         ``config`` must equal the run's ``config.json`` except at the (dotted) keys in
         ``allowed`` (e.g. ``("steps", "resume")``); it replaces ``config.json``. The caller
         restores its checkpoint and calls ``truncate_metrics`` with the restored step.
+        ``extend=True`` also reopens a ``done`` run, to train it further (e.g. more steps).
 
         Raises:
             AlignlabError: the folder or its ``run.json`` is missing, it is not a resumable run,
-            it is ``done``, or the configs differ (``field`` = the first differing key).
+            it is ``done`` (without ``extend``), or the configs differ (``field`` = the first
+            differing key).
         """
         folder = Path(run_dir)
         if not folder.is_dir():
@@ -126,7 +130,7 @@ class Run:
         meta = read_json(meta_path)
         if not isinstance(meta, dict) or meta.get("resumable") is not True:
             raise AlignlabError("not a resumable run", file=meta_path, field="resumable")
-        if meta.get("status") == "done":
+        if meta.get("status") == "done" and not extend:
             raise AlignlabError("the run already finished", file=meta_path, field="status")
         run = cls.__new__(cls)
         run._setup(str(meta.get("system")), str(meta.get("verb")), config, folder, True)
@@ -142,13 +146,14 @@ class Run:
                 file=folder / "config.json",
                 field=where,
             )
-        run._meta, run._resumed = meta, True
+        run._meta, run._resumed, run._extend = meta, True, extend
         return run
 
     def __enter__(self) -> Run:
         if self._resumed:
             self._take_lock()
-            if read_json(self.dir / RUN_META).get("status") == "done":  # finished meanwhile
+            done = read_json(self.dir / RUN_META).get("status") == "done"
+            if done and not self._extend:  # finished meanwhile
                 self._release_lock()
                 raise AlignlabError("the run already finished", file=self.dir / RUN_META)
             self._meta.update(status="running", updated=_now(), error=None)
