@@ -197,6 +197,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(
         func=_run_verb("alignlab.assist._evaluate_cmd", "EvaluateConfig", "run_evaluate")
     )
+    train = averbs.add_parser(
+        "train",
+        config="alignlab.assist._train_cmd:TrainConfig",
+        help="train the AssistanceZero assistant by self-play with the simulated human",
+        description="AlphaZero-style self-play (mctx Gumbel MuZero search over the real game, "
+        "goal and human-action heads) against the heuristic human; metrics stream to "
+        "metrics.jsonl, the training state is checkpointed, --resume RUN continues a killed "
+        "or finished run. --goal-visible trains the upper-bound baseline.",
+    )
+    train.set_defaults(func=_run_verb("alignlab.assist._train_cmd", "TrainConfig", "run_train"))
     bc = averbs.add_parser(
         "train-human",
         config="alignlab.assist._bc_cmd:TrainHumanConfig",

@@ -1,0 +1,297 @@
+"""``alignlab assist train``: AssistanceZero self-play training (arXiv 2504.07091).
+
+One loop, cleanrl-style: each iteration plays a fragment of ``--fragment`` steps in
+``--envs`` games (``_selfplay``: the assistant searches, the heuristic human acts), adds the
+fragment to the replay buffer (``_replay``), and makes ``--updates`` learner steps
+(``_learner``). The run folder is resumable (``core.Run``): ``metrics.jsonl`` gets one line
+per iteration while training runs, the whole training state (parameters, optimiser state,
+replay buffer and cursor, the games in progress, RNG key, counters) is checkpointed every
+``--checkpoint-every`` iterations, and ``--resume RUN`` continues from the newest checkpoint
+after a crash or ``kill -9`` (losing at most one interval). The trained assistant is
+``model/``, read by ``load_assistant`` (and ``alignlab assist evaluate``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from alignlab.assist._train_cmd import RESUMABLE_CHANGES, TrainConfig
+from alignlab.core import AlignlabError, track
+
+MODEL_DIR = "model"
+CHECKPOINT_DIR = "checkpoints"
+
+
+class Setup(NamedTuple):
+    env: Any  # EnvConfig
+    net: Any  # NetConfig
+    search: Any  # SearchConfig
+
+
+def setup(cfg: TrainConfig) -> Setup:
+    from alignlab.assist._layout import EnvConfig
+    from alignlab.assist._net import NetConfig
+    from alignlab.assist._search import SearchConfig
+
+    env = EnvConfig(size=tuple(cfg.size), horizon=cfg.horizon)  # type: ignore[arg-type]
+    net = NetConfig(
+        width=cfg.width, depth=cfg.depth, kernel=cfg.kernel, goal_visible=cfg.goal_visible
+    )
+    search = SearchConfig(
+        num_simulations=cfg.simulations,
+        max_num_considered_actions=cfg.considered,
+        goal_visible=cfg.goal_visible,
+    )
+    return Setup(env, net, search)
+
+
+def training_goals(cfg: TrainConfig, env_cfg: Any) -> np.ndarray:
+    """The training bank: generated from ``cfg.seed`` (seeds below the evaluation range) or
+    read from a bank ``.npz``."""
+    if cfg.goals.endswith(".npz"):
+        from alignlab.assist._goal_bank import load_goal_bank
+
+        return np.asarray(load_goal_bank(cfg.goals, size=env_cfg.size).goals)
+    from alignlab.assist._goal_bank import build_goal_bank
+    from alignlab.assist._goals import random_blob
+    from alignlab.assist._houses import house
+
+    gen = house if cfg.goals == "house" else random_blob
+    return build_goal_bank(gen, cfg.bank_size, env_cfg.size, cfg.seed)
+
+
+def _meta(cfg: TrainConfig, s: Setup) -> dict[str, Any]:
+    """What a checkpoint must agree with to be loaded into this run."""
+    return {
+        "env": _asdict(s.env),
+        "net": _asdict(s.net),
+        "search": _asdict(s.search),
+        "replay": cfg.replay,
+        "envs": cfg.envs,
+    }
+
+
+def _asdict(obj: Any) -> dict[str, Any]:
+    def fix(v: Any) -> Any:
+        return list(v) if isinstance(v, tuple) else v
+
+    return {k: fix(v) for k, v in dataclasses.asdict(obj).items()}
+
+
+def fresh_state(cfg: TrainConfig, s: Setup, bank: Any) -> dict[str, Any]:
+    import jax
+    import jax.numpy as jnp
+
+    from alignlab.assist._learner import make_optimizer
+    from alignlab.assist._net import init_params
+    from alignlab.assist._replay import replay_init
+    from alignlab.assist._selfplay import Item, start_actors
+
+    key = jax.random.PRNGKey(cfg.seed)
+    k_init, k_actors, key = jax.random.split(key, 3)
+    params = init_params(s.net, s.env, k_init)
+    opt_state = make_optimizer(cfg.lr).init(params)
+    actors = start_actors(s.env, k_actors, bank, cfg.envs)
+    one = jax.tree.map(lambda x: x[0], actors.states)
+    a = s.env.n_actions
+    example = Item(one, jnp.zeros(a, jnp.float16), jnp.zeros(a, jnp.float16), jnp.float32(0))
+    return {
+        "params": params,
+        "opt_state": opt_state,
+        "replay": replay_init(example, cfg.replay),
+        "actors": actors,
+        "key": key,
+        "iteration": jnp.int32(0),
+        "env_steps": jnp.int32(0),
+    }
+
+
+def run_train(cfg: TrainConfig) -> Path:
+    import jax.numpy as jnp
+
+    from alignlab.core import Run, latest_checkpoint, load_checkpoint, save_checkpoint
+
+    if cfg.resume:
+        cfg = resumed_config(cfg)
+    s = setup(cfg)
+    bank = jnp.asarray(training_goals(cfg, s.env))
+    meta = _meta(cfg, s)
+    if cfg.resume:
+        run = Run.resume(cfg.resume, cfg, allowed=RESUMABLE_CHANGES, extend=True)
+    else:
+        run = Run("assist", "train", cfg, root=cfg.out, resumable=True)
+    with run:
+        ckpt_dir = run.dir / CHECKPOINT_DIR
+        state = fresh_state(cfg, s, bank)
+        last = latest_checkpoint(ckpt_dir)
+        if last is not None:
+            state, _, _ = load_checkpoint(last, like=state, meta=meta)
+        run.truncate_metrics(int(state["env_steps"]))
+        loop = _Loop(cfg, s, bank, state)
+        try:
+            iters = range(int(state["iteration"]), cfg.iterations)
+            for it in track(iters, total=len(iters), desc="assist train"):
+                row = loop.iteration()  # advances loop.env_steps
+                run.log_metrics(loop.env_steps, row)
+                if (it + 1) % cfg.checkpoint_every == 0 or it + 1 == cfg.iterations:
+                    save_checkpoint(ckpt_dir, it + 1, loop.tree(it + 1), meta)
+        finally:
+            loop.close()
+        save_checkpoint(run.dir / MODEL_DIR, loop.env_steps, loop.params, meta, keep=1)
+        _report(run, cfg)
+    return run.dir
+
+
+def resumed_config(cfg: TrainConfig) -> TrainConfig:
+    """The resumed run's own config, with the flags given here that differ from their
+    defaults laid over it (so ``--resume RUN`` alone continues it as it was, and
+    ``--resume RUN --env-steps N`` trains it longer; a changed setting that may not change is
+    refused by ``Run.resume``)."""
+    from alignlab.core import read_json
+
+    path = Path(cfg.resume) / "config.json"
+    if not path.is_file():
+        raise AlignlabError("not an assist train run folder (no config.json)", file=str(path))
+    saved = read_json(path)
+    if not isinstance(saved, dict):
+        raise AlignlabError("config.json must be a JSON object", file=str(path))
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    merged: dict[str, Any] = {}
+    for name, f in fields.items():
+        given = getattr(cfg, name)
+        if name in saved and given == f.default:
+            value = saved[name]
+            merged[name] = tuple(value) if isinstance(value, list) else value
+        else:
+            merged[name] = given
+    try:
+        return TrainConfig(**merged)
+    except TypeError as exc:
+        raise AlignlabError(
+            f"config.json does not fit this command ({exc})", file=str(path)
+        ) from None
+
+
+class _Loop:
+    """The training state between iterations and one iteration of play + updates."""
+
+    def __init__(self, cfg: TrainConfig, s: Setup, bank: Any, state: dict[str, Any]) -> None:
+        import jax
+
+        from alignlab.assist._learner import LossWeights, make_optimizer, make_update
+        from alignlab.assist._replay import replay_sample
+        from alignlab.assist._selfplay import make_collect
+
+        self.cfg, self.bank = cfg, bank
+        self.params, self.opt_state = state["params"], state["opt_state"]
+        self.replay, self.actors, self.key = state["replay"], state["actors"], state["key"]
+        self.env_steps = int(state["env_steps"])
+        self.collect = make_collect(s.env, s.net, s.search, cfg.fragment)
+        self.update = make_update(s.env, s.net, LossWeights(), make_optimizer(cfg.lr))
+        self.sample = jax.jit(replay_sample, static_argnums=2)
+        self.pool = None
+        if cfg.workers:
+            from alignlab.assist._workers import WorkerPool
+
+            self.pool = WorkerPool(cfg.workers, cfg)
+
+    def iteration(self) -> dict[str, Any]:
+        """Play one fragment (here or on the workers), add it, update; the metrics row."""
+        import jax
+
+        from alignlab.assist._replay import replay_add
+
+        t0 = time.perf_counter()
+        self.key, k_play, k_upd = jax.random.split(self.key, 3)
+        per_iter = self.cfg.envs * self.cfg.fragment
+        if self.pool is None:
+            self.actors, items, eps = self.collect(self.params, self.actors, self.bank, k_play)
+            played = per_iter
+        else:
+            items, eps, live = self.pool.play(self.params, k_play)
+            played = per_iter * live
+        self.replay = replay_add(self.replay, items)
+        self.env_steps += played
+        parts: list[dict[str, Any]] = []
+        for k in jax.random.split(k_upd, self.cfg.updates):
+            batch = self.sample(self.replay, k, self.cfg.batch_size)
+            self.params, self.opt_state, m = self.update(self.params, self.opt_state, batch)
+            parts.append(m)
+        return _iteration_row(parts, eps, played / (time.perf_counter() - t0))
+
+    def tree(self, iteration: int) -> dict[str, Any]:
+        """The whole training state, as checkpointed."""
+        import jax.numpy as jnp
+
+        return {
+            "params": self.params,
+            "opt_state": self.opt_state,
+            "replay": self.replay,
+            "actors": self.actors,
+            "key": self.key,
+            "iteration": jnp.int32(iteration),
+            "env_steps": jnp.int32(self.env_steps),
+        }
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+
+def _iteration_row(parts: list[dict[str, Any]], eps: Any, steps_per_s: float) -> dict[str, Any]:
+    """One ``metrics.jsonl`` line: mean losses over the updates, finished episodes' figures."""
+    row: dict[str, Any] = {k: float(np.mean([float(p[k]) for p in parts])) for k in parts[0]}
+    done = np.asarray(eps.done)
+    row["episodes"] = int(done.sum())
+    if done.any():
+        for name in ("goal_percentage", "length", "human_actions", "assistant_actions"):
+            row[f"episode/{name}"] = float(np.asarray(getattr(eps, name))[done].mean())
+    row["env_steps_per_s"] = steps_per_s
+    return row
+
+
+def _report(run: Any, cfg: TrainConfig) -> None:
+    from alignlab.assist._train_report import write_report
+
+    write_report(run, cfg)
+
+
+def load_assistant(path: str | Path) -> tuple[Setup, Any]:
+    """``(setup, params)`` of a trained assistant: a ``assist train`` run folder, its
+    ``model/`` folder, or a checkpoint file in it."""
+    from alignlab.assist._layout import EnvConfig
+    from alignlab.assist._net import NetConfig, init_params
+    from alignlab.assist._search import SearchConfig
+    from alignlab.core import latest_checkpoint, load_checkpoint, read_checkpoint_meta
+
+    p = Path(path)
+    if p.is_dir() and (p / MODEL_DIR).is_dir():
+        p = p / MODEL_DIR
+    if p.is_dir():
+        found = latest_checkpoint(p)
+        if found is None:
+            raise AlignlabError("no trained assistant here (no model checkpoint)", file=str(p))
+        p = found
+    if not p.is_file():
+        raise AlignlabError("assistant model not found", file=str(p))
+    meta = read_checkpoint_meta(p)
+    try:
+        env = EnvConfig(**{k: _tup(v) for k, v in meta["env"].items()})
+        net = NetConfig(**meta["net"])
+        search = SearchConfig(**meta["search"])
+    except (KeyError, TypeError) as exc:
+        raise AlignlabError(f"not an assistant model ({exc})", file=str(p), field="meta") from None
+    import jax
+
+    like = init_params(net, env, jax.random.PRNGKey(0))
+    params, _, _ = load_checkpoint(p, like=like, meta=None)
+    return Setup(env, net, search), params
+
+
+def _tup(v: Any) -> Any:
+    return tuple(_tup(x) for x in v) if isinstance(v, list) else v
