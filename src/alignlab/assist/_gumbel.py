@@ -11,7 +11,10 @@ backward step copies the ``[B, N, A]`` child statistics. With ~2·10³ actions (
 64 simulations that is most of the search's time on a CPU. Here the backward loop runs
 ``while any row is below its root`` with an unbatched predicate, and every update is a scatter
 of ``B`` entries (finished rows write back what they read), so XLA updates the tree in place.
-Selection (``simulate``) keeps mctx's per-row loop: its carry is a few scalars per row.
+Selection keeps mctx's per-row loop (its carry is a few scalars per row) but makes the root's
+choice once before it: mctx's ``cond`` between the root and interior rules, batched, runs both
+at every depth. The children's embeddings are written only after the parents' are read (see
+``_expand``), which spares a copy of each embedding array per simulation.
 
 Semantics are mctx's (one child per action, values backed up as ``reward + discount ·
 value``, the action and ``action_weights`` chosen as ``gumbel_muzero_policy`` does);

@@ -6,7 +6,8 @@ env (``_env.step``, ``vmap``-ed) from the current states, every node holding its
 there is no Python tree. Per simulation: one env step, both players' legal masks and one
 network call at batch ``B``. The search loop is ``_gumbel.gumbel_muzero``, which returns what
 ``mctx.gumbel_muzero_policy`` returns (the tests hold it to that) with a backward pass that
-updates the tree in place (its module doc says why: ~7× faster at 64 simulations here).
+updates the tree in place (its module doc says why; ``benchmarks/bench_assist_search.py``
+times both loops).
 
 * **The goal is hidden.** Unless ``goal_visible``, ``state.goal`` is replaced by zeros before
   anything reads it, so nothing computed — prior, values, rewards, the sampled human actions,
