@@ -207,6 +207,16 @@ def build_parser() -> argparse.ArgumentParser:
         "or finished run. --goal-visible trains the upper-bound baseline.",
     )
     train.set_defaults(func=_run_verb("alignlab.assist._train_cmd", "TrainConfig", "run_train"))
+    ppo = averbs.add_parser(
+        "train-ppo",
+        config="alignlab.assist._ppo_cmd:PPOConfig",
+        help="train the PPO assistant baseline (goal-masked, goal-prediction auxiliary loss)",
+        description="PPO against the heuristic human: the policy never sees the goal, a goal "
+        "head learns to predict it; metrics stream to metrics.jsonl, the training state is "
+        "checkpointed, --resume RUN continues a killed or finished run. The model plays in "
+        "assist evaluate as ppo:RUN.",
+    )
+    ppo.set_defaults(func=_run_verb("alignlab.assist._ppo_cmd", "PPOConfig", "run_ppo"))
     bc = averbs.add_parser(
         "train-human",
         config="alignlab.assist._bc_cmd:TrainHumanConfig",
