@@ -207,6 +207,16 @@ def build_parser() -> argparse.ArgumentParser:
         "or finished run. --goal-visible trains the upper-bound baseline.",
     )
     train.set_defaults(func=_run_verb("alignlab.assist._train_cmd", "TrainConfig", "run_train"))
+    sft = averbs.add_parser(
+        "train-sft",
+        config="alignlab.assist._sft_cmd:SFTConfig",
+        help="train the pretraining + SFT imitation baseline (clone the human, then an expert)",
+        description="Behaviour-clone the heuristic human's play from a goal-masked view, then "
+        "finetune on a goal-visible expert's actions (--expert RUN of assist train "
+        "--goal-visible); per-epoch held-out accuracy streams to metrics.jsonl, --resume RUN "
+        "continues a killed run. The model plays greedily as sft:RUN in assist evaluate.",
+    )
+    sft.set_defaults(func=_run_verb("alignlab.assist._sft_cmd", "SFTConfig", "run_sft"))
     ppo = averbs.add_parser(
         "train-ppo",
         config="alignlab.assist._ppo_cmd:PPOConfig",
