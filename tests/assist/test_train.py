@@ -162,3 +162,34 @@ def test_kill_9_loses_at_most_one_checkpoint_interval(tmp_path: Path) -> None:
     )  # type: ignore[arg-type]
     steps = [r["step"] for r in read_metrics_log(log)]
     assert steps == sorted(set(steps)) and steps[-1] == target
+
+
+@pytest.mark.slow
+def test_ray_workers_feed_the_learner_and_survive_a_death(tmp_path: Path) -> None:
+    """Self-play on two Ray actors (a local Ray instance); one is killed mid-run and the
+    learner goes on with the other."""
+    import jax
+    import ray
+
+    from alignlab.assist._net import init_params
+    from alignlab.assist._train import run_train, setup
+    from alignlab.assist._workers import WorkerPool
+
+    cfg = _cfg(tmp_path, workers=2)
+    try:
+        run = run_train(cfg)  # 32 env steps: 2 iterations of 2 workers x 2 envs x 4 steps
+        assert [r["step"] for r in read_metrics_log(run / "metrics.jsonl")] == [16, 32]
+        s = setup(cfg)
+        params = init_params(s.net, s.env, jax.random.PRNGKey(0))
+        pool = WorkerPool(2, cfg)
+        items, eps, live = pool.play(params, jax.random.PRNGKey(1))
+        assert live == 2 and items.value.shape == (2 * 2 * 4,)
+        pool.kill(0)
+        with pytest.warns(UserWarning, match="worker died"):
+            items, eps, live = pool.play(params, jax.random.PRNGKey(2))
+        assert live == 1 and items.value.shape == (2 * 4,)
+        pool.kill(0)
+        with pytest.raises(AlignlabError, match="every self-play worker died"):
+            pool.play(params, jax.random.PRNGKey(3))
+    finally:
+        ray.shutdown()

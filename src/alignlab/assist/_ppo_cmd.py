@@ -24,7 +24,7 @@ from typing import Any, cast
 
 from alignlab.assist._rollout_cmd import check_grid
 from alignlab.assist._train_cmd import EVAL_SEED_START
-from alignlab.core import AlignlabError, bad_flag, check_at_least, check_seed, flag, track
+from alignlab.core import bad_flag, check_at_least, check_seed, flag, track
 
 MODEL_DIR = "model"
 CHECKPOINT_DIR = "checkpoints"
@@ -156,10 +156,16 @@ def run_ppo(cfg: PPOConfig) -> Path:
     import jax.numpy as jnp
 
     from alignlab.assist._train import training_goals
-    from alignlab.core import Run, latest_checkpoint, load_checkpoint, save_checkpoint
+    from alignlab.core import (
+        Run,
+        latest_checkpoint,
+        load_checkpoint,
+        resumed_config,
+        save_checkpoint,
+    )
 
     if cfg.resume:
-        cfg = resumed_config(cfg)
+        cfg = resumed_config(cfg, cfg.resume)
     env, net = _configs(cfg)
     # training_goals reads only goals, bank_size and seed, which PPOConfig shares
     bank = jnp.asarray(training_goals(cast(Any, cfg), env))
@@ -255,28 +261,3 @@ class _Loop:
         self.params, self.opt_state = tree["params"], tree["opt_state"]
         self.actors, self.key = tree["actors"], tree["key"]
         self.iteration, self.env_steps = int(tree["iteration"]), int(tree["env_steps"])
-
-
-def resumed_config(cfg: PPOConfig) -> PPOConfig:
-    """The resumed run's own config, with the flags given here that differ from their
-    defaults laid over it (``--resume RUN`` alone continues it as it was; ``--resume RUN
-    --env-steps N`` trains it longer; other changes are refused by ``Run.resume``)."""
-    from alignlab.core import read_json
-
-    path = Path(cfg.resume) / "config.json"
-    if not path.is_file():
-        raise AlignlabError("not an assist train-ppo run folder (no config.json)", file=str(path))
-    saved = read_json(path)
-    if not isinstance(saved, dict):
-        raise AlignlabError("config.json must be a JSON object", file=str(path))
-    merged: dict[str, Any] = {}
-    for f in dataclasses.fields(PPOConfig):
-        given = getattr(cfg, f.name)
-        value = saved[f.name] if f.name in saved and given == f.default else given
-        merged[f.name] = tuple(value) if isinstance(value, list) else value
-    try:
-        return PPOConfig(**merged)
-    except TypeError as exc:
-        raise AlignlabError(
-            f"config.json does not fit this command ({exc})", file=str(path)
-        ) from None

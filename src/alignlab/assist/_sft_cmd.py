@@ -144,33 +144,6 @@ def check_expert(cfg: SFTConfig) -> Any:
     return Expert(setup.net, search, params)
 
 
-def resumed_config(cfg: SFTConfig) -> SFTConfig:
-    """The resumed run's own config with the flags given here that differ from their defaults
-    laid over it (``--resume RUN`` alone continues it as it was)."""
-    from alignlab.core import read_json
-
-    path = Path(cfg.resume) / "config.json"
-    if not path.is_file():
-        raise AlignlabError("not an assist train-sft run folder (no config.json)", file=str(path))
-    saved = read_json(path)
-    if not isinstance(saved, dict):
-        raise AlignlabError("config.json must be a JSON object", file=str(path))
-    merged: dict[str, Any] = {}
-    for f in dataclasses.fields(SFTConfig):
-        given = getattr(cfg, f.name)
-        if f.name in saved and given == f.default:
-            value = saved[f.name]
-            merged[f.name] = tuple(value) if isinstance(value, list) else value
-        else:
-            merged[f.name] = given
-    try:
-        return SFTConfig(**merged)
-    except TypeError as exc:
-        raise AlignlabError(
-            f"config.json does not fit this command ({exc})", file=str(path)
-        ) from None
-
-
 def run_sft(cfg: SFTConfig) -> Path:
     """Pretrain, then finetune (see ``_sft_run``); returns the run folder."""
     from alignlab.assist._sft_run import run_sft as train

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from alignlab.assist._sft_cmd import RESUMABLE_CHANGES, SFTConfig, check_expert, resumed_config
-from alignlab.core import track
+from alignlab.assist._sft_cmd import RESUMABLE_CHANGES, SFTConfig, check_expert
+from alignlab.core import resumed_config, track
 
 MODEL_DIR = "model"
 PRETRAINED_DIR = "pretrained"
@@ -59,7 +59,7 @@ def run_sft(cfg: SFTConfig) -> Path:
     from alignlab.core import AlignlabError, Run, latest_checkpoint, load_checkpoint
 
     if cfg.resume:
-        cfg = resumed_config(cfg)
+        cfg = resumed_config(cfg, cfg.resume)
     expert = check_expert(cfg)  # flag errors before any work
     env = EnvConfig(size=tuple(cfg.size), horizon=cfg.horizon)  # type: ignore[arg-type]
     net = NetConfig(width=cfg.width, depth=cfg.depth, kernel=cfg.kernel)

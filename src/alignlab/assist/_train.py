@@ -114,10 +114,16 @@ def fresh_state(cfg: TrainConfig, s: Setup, bank: Any) -> dict[str, Any]:
 def run_train(cfg: TrainConfig) -> Path:
     import jax.numpy as jnp
 
-    from alignlab.core import Run, latest_checkpoint, load_checkpoint, save_checkpoint
+    from alignlab.core import (
+        Run,
+        latest_checkpoint,
+        load_checkpoint,
+        resumed_config,
+        save_checkpoint,
+    )
 
     if cfg.resume:
-        cfg = resumed_config(cfg)
+        cfg = resumed_config(cfg, cfg.resume)
     s = setup(cfg)
     bank = jnp.asarray(training_goals(cfg, s.env))
     meta = _meta(cfg, s)
@@ -145,36 +151,6 @@ def run_train(cfg: TrainConfig) -> Path:
         save_checkpoint(run.dir / MODEL_DIR, loop.env_steps, loop.params, meta, keep=1)
         _report(run, cfg)
     return run.dir
-
-
-def resumed_config(cfg: TrainConfig) -> TrainConfig:
-    """The resumed run's own config, with the flags given here that differ from their
-    defaults laid over it (so ``--resume RUN`` alone continues it as it was, and
-    ``--resume RUN --env-steps N`` trains it longer; a changed setting that may not change is
-    refused by ``Run.resume``)."""
-    from alignlab.core import read_json
-
-    path = Path(cfg.resume) / "config.json"
-    if not path.is_file():
-        raise AlignlabError("not an assist train run folder (no config.json)", file=str(path))
-    saved = read_json(path)
-    if not isinstance(saved, dict):
-        raise AlignlabError("config.json must be a JSON object", file=str(path))
-    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
-    merged: dict[str, Any] = {}
-    for name, f in fields.items():
-        given = getattr(cfg, name)
-        if name in saved and given == f.default:
-            value = saved[name]
-            merged[name] = tuple(value) if isinstance(value, list) else value
-        else:
-            merged[name] = given
-    try:
-        return TrainConfig(**merged)
-    except TypeError as exc:
-        raise AlignlabError(
-            f"config.json does not fit this command ({exc})", file=str(path)
-        ) from None
 
 
 class _Loop:

@@ -39,9 +39,10 @@ def _worker_class() -> Any:
             from alignlab.assist._train import setup, training_goals
             from alignlab.assist._train_cmd import TrainConfig
 
-            cfg = TrainConfig(
-                **{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
-            )
+            fields: dict[str, Any] = {
+                k: tuple(v) if isinstance(v, list) else v for k, v in config.items()
+            }
+            cfg = TrainConfig(**fields)
             self.s = setup(cfg)
             self.bank = jnp.asarray(training_goals(cfg, self.s.env))
             key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed), 1_000 + index)

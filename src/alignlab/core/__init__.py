@@ -33,6 +33,7 @@ from alignlab.core.runs import (
     collect_provenance,
     load_metrics,
     read_metrics_log,
+    resumed_config,
 )
 from alignlab.core.stats import (
     Estimate,
@@ -79,6 +80,7 @@ __all__ = [
     "read_json",
     "read_jsonl",
     "read_metrics_log",
+    "resumed_config",
     "recall_at_fpr",
     "save_arrays",
     "save_checkpoint",

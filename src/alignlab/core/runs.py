@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alignlab.core.errors import AlignlabError
 from alignlab.core.io import (
@@ -391,3 +391,34 @@ def load_metrics(run_dir: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise AlignlabError("metrics must be a JSON object", file=path)
     return data
+
+
+C = TypeVar("C")
+
+
+def resumed_config(cfg: C, run_dir: str | Path) -> C:
+    """The config to resume ``run_dir`` with: the run's own ``config.json``, with every field
+    of ``cfg`` (a dataclass built from the command line) that differs from its default laid
+    over it. So ``--resume RUN`` alone continues the run as it was, and ``--resume RUN
+    --steps N`` changes only the steps; whether a change is allowed is ``Run.resume``'s call.
+    JSON lists come back as tuples (the configs' sequences are tuples).
+
+    Raises:
+        AlignlabError: no ``config.json`` in ``run_dir``, not a JSON object, or it does not
+        fit ``type(cfg)`` (another command's run).
+    """
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise AlignlabError("not a run folder of this command (no config.json)", file=path)
+    saved = read_json(path)
+    if not isinstance(saved, dict):
+        raise AlignlabError("config.json must be a JSON object", file=path)
+    merged: dict[str, Any] = {}
+    for f in dataclasses.fields(cfg):  # type: ignore[arg-type]
+        given = getattr(cfg, f.name)
+        value = saved[f.name] if f.name in saved and given == f.default else given
+        merged[f.name] = tuple(value) if isinstance(value, list) else value
+    try:
+        return type(cfg)(**merged)
+    except TypeError as exc:
+        raise AlignlabError(f"config.json does not fit this command ({exc})", file=path) from None
