@@ -1,6 +1,8 @@
-"""AssistanceZero, part 1: the Minecraft-like building assistance game (MBAG) as pure JAX
-functions, goal generators, simulated humans, standard-API adapters. Layouts and rules:
-``docs/assist.md``.
+"""AssistanceZero (arXiv 2504.07091): the Minecraft-like building assistance game (MBAG) as
+pure JAX functions, goal generators, simulated humans, standard-API adapters; the
+goal-inferring assistant (network, mctx search, self-play training), its baselines (PPO,
+pretraining + SFT, goal-visible) and the evaluation that compares them. Layouts, rules and
+recipes: ``docs/assist.md``.
 
 Names load lazily (on first use), so importing this package does not import JAX.
 """
@@ -35,6 +37,15 @@ _LAZY = {
     "MbagVectorAssistantEnv": "_adapters", "text_slices": "_render", "save_png": "_render",
     "episode_json": "_render", "replay": "_render", "episode_html": "_viewer",
     "save_episode_html": "_viewer", "load_episode": "_viewer",
+    # the assistant: network, search, training, baselines
+    "NetConfig": "_net", "NetOut": "_net", "init_params": "_net", "apply": "_net",
+    "assistant_input": "_net", "SearchConfig": "_search", "SearchOut": "_search",
+    "search": "_search", "make_search": "_search", "TrainConfig": "_train_cmd",
+    "run_train": "_train_cmd", "load_assistant": "_train", "PPOConfig": "_ppo_cmd",
+    "run_ppo": "_ppo_cmd", "SFTConfig": "_sft_cmd", "run_sft": "_sft_cmd",
+    # evaluation: pluggable assistants, goal sets and hand-written goal files
+    "Assistant": "_rollout", "register_assistant": "_rollout", "evaluate": "_evaluate",
+    "load_goal_file": "_goal_file", "save_goal_file": "_goal_file",
 }  # fmt: skip
 
 
