@@ -317,17 +317,33 @@ def _batch(cases, params):
     return np.asarray(logits), np.asarray(masks)
 
 
+def held_back(blocks: np.ndarray, goal: np.ndarray, other: tuple) -> np.ndarray:
+    """``[X, Y, Z] bool``: voxels directly above unfinished work (a wrong block, or a goal voxel
+    with a solid face neighbour, not the other player's) or above a block over such work."""
+    solid = np.pad(blocks != 0, 1)
+    near_solid = np.zeros(CFG.size, bool)
+    for dx, dy, dz in MOVES:
+        near_solid |= solid[1 + dx : 1 + dx + X, 1 + dy : 1 + dy + Y, 1 + dz : 1 + dz + Z]
+    work = ((blocks == 0) & (goal >= 2) & near_solid) | ((blocks >= 2) & (blocks != goal))
+    work[other[0], other[1] : other[1] + 2, other[2]] = False
+    below = np.zeros(CFG.size, bool)
+    for y in range(1, Y):  # upward: a block above work or above a cover is a cover
+        below[:, y] = work[:, y - 1] | (below[:, y - 1] & (blocks[:, y - 1] >= 2))
+    return below
+
+
 @pytest.mark.parametrize("mistake", [0.0, 0.3])
 def test_mbag_proposals_are_legal_on_random_states(mistake):
-    """Every action the heuristic gives positive probability is legal under los="mbag", and
-    whenever a useful place or break is legal (not into its own voxels), it takes one."""
+    """Every action the heuristic gives positive probability is legal under los="mbag", it
+    never proposes (beyond mistakes) a place held back above unfinished work, and whenever a
+    useful place (not held back, not into its own voxels) or break is legal, it takes one."""
     cases = random_states(48, seed=int(mistake * 10))
     logits, masks = _batch(cases, HeuristicParams(5.0, mistake))
     proposed = logits > NEG / 2
     illegal = proposed & ~masks
     assert not illegal.any(), np.argwhere(illegal)[:5]
     building = 0
-    for (blocks, goal, me, _), lg, mask in zip(cases, logits, masks, strict=True):
+    for (blocks, goal, me, other), lg, mask in zip(cases, logits, masks, strict=True):
         p = np.exp(lg - lg.max())
         p /= p.sum()
         own = np.zeros(CFG.size, bool)
@@ -335,7 +351,10 @@ def test_mbag_proposals_are_legal_on_random_states(mistake):
         brk = mask[BREAK_OFFSET : place_offset(V)].reshape(CFG.size)
         place = mask[place_offset(V) :].reshape(8, *CFG.size)
         g = np.clip(goal.astype(int) - 2, 0, 7)
-        place_goal = np.take_along_axis(place, g[None], 0)[0] & (goal >= 2) & ~own
+        held = held_back(blocks, goal, other)
+        if mistake == 0.0:
+            assert not (p[place_offset(V) :].reshape(8, *CFG.size) > 1e-9)[:, held].any()
+        place_goal = np.take_along_axis(place, g[None], 0)[0] & (goal >= 2) & ~own & ~held
         useful = (brk & (blocks != goal)).any() or place_goal.any()
         if useful:
             building += 1

@@ -22,9 +22,15 @@ Reach follows ``cfg.los``. Under ``"mbag"`` (the default) "in reach" is the env'
 observation, so every PLACE/BREAK the human (or its uniform mistake) proposes is legal, never
 into its own voxels; when none is useful it prefers moves after which one is (the same test
 from each of the 6 neighbouring positions), then moves that approach a useful voxel that can be
-acted on from somewhere (a place with a solid neighbour, a break with an air neighbour). Under
-``"off"`` and ``"centre"`` reach is the eye-to-centre distance alone: placement support and
-line of sight are not checked (support is only preferred), so some proposals are refused.
+acted on from somewhere (a place with a solid neighbour, a break with an air neighbour). Two
+rules keep it from stalling there. It holds back a goal place directly above unfinished work
+(a wrong block, or a goal voxel with a solid neighbour) or above a block that buries such work
+(a "cover"): the block would close the top face, a ground voxel's only open one, and the layer
+preference alone is too soft to prevent it. When useful voxels remain but none is in sight
+now or after one move, and no way leads to a place by one, it digs in: it breaks a cover (or
+walks to one), does the work below, then rebuilds. Under ``"off"`` and ``"centre"`` reach is
+the eye-to-centre distance alone: placement support and line of sight are not checked
+(support is only preferred), so some proposals are refused.
 
 With finite inventories (``cfg.finite_inventory``) the human also needs its inventory
 (``_env.observe_inventory``, row 0 its own counts): it only places blocks it holds, treats goal
@@ -63,6 +69,7 @@ _DIST_COST = 0.01  # per voxel of eye distance
 _MOVE_BASE = 0.5  # + distance gained (voxels, in [-1, 1])
 _ACT_AFTER_MOVE = 1.0  # los="mbag": the move brings a useful voxel into reach and sight
 _PATH_GAIN = 0.5  # los="mbag": the move is one step nearer a place that sees a useful voxel
+_FAR = 1e4  # path length offset of a cover's open side: any way to real work is shorter
 _NOOP_DONE, _NOOP_IDLE = 1.0, -1.0
 
 
@@ -155,15 +162,16 @@ def _player_mask(feet: Any, shape: tuple[int, ...]) -> Any:
     return col & ((y == f[..., 1]) | (y == f[..., 1] + 1))
 
 
-def _path_steps(free: Any, seeds: Any) -> Any:
+def _path_steps(free: Any, seeds: Any, far_seeds: Any) -> Any:
     """``[X, Y, Z] float32``: fewest unit moves from each feet voxel to one in ``seeds`` for a
-    flying player (feet and head ``free``, the head may stand above the grid), inf where none
-    leads there. Breadth-first as repeated relaxation (twice the grid's span, a static count)."""
+    flying player (feet and head ``free``, the head may stand above the grid), or ``_FAR`` +
+    the moves to one in ``far_seeds`` when that is less; inf where none leads there.
+    Breadth-first as repeated relaxation (twice the grid's span, a static count)."""
     import jax
     import jax.numpy as jnp
 
     stand = free & _shift(free, 1, -1, True)  # the head voxel above is free too
-    dist = jnp.where(seeds & stand, 0.0, jnp.inf)
+    dist = jnp.where(seeds & stand, 0.0, jnp.where(far_seeds & stand, _FAR, jnp.inf))
 
     def relax(_: Any, d: Any) -> Any:
         near = d
@@ -175,13 +183,53 @@ def _path_steps(free: Any, seeds: Any) -> Any:
     return jax.lax.fori_loop(0, 2 * sum(free.shape), relax, dist)
 
 
-def _mbag_grids(cfg: EnvConfig, blocks: Any, players: Any, feet: Any, need: Any) -> dict[str, Any]:
+def _hold_back(blocks: Any, players: Any, need_place: Any, need_break: Any) -> tuple[Any, Any]:
+    """``(need_place, cover)`` ``[X, Y, Z] bool`` under ``los="mbag"``: the goal places to make
+    now, and the blocks that bury unfinished work.
+
+    Unfinished work is a wrong block, or a goal voxel with a solid face neighbour to place
+    against, outside the other player's voxels. A ``cover`` is a non-bedrock block directly
+    above unfinished work or above another cover. A place directly above either is held back:
+    it would close the top face, for a ground voxel its only open one."""
+    import jax.numpy as jnp
+
+    from alignlab.assist import _los
+
+    solid = blocks != AIR
+    near_solid = jnp.zeros_like(solid)
+    for m in MOVES:
+        near_solid |= _los._shifted(solid, m)
+    work = ((need_place & near_solid) | need_break) & (players != 2)
+    cover = jnp.zeros_like(solid)
+    for _ in range(blocks.shape[1]):  # a column of covers grows one voxel per pass
+        cover = solid & (blocks != BEDROCK) & _shift(work | cover, 1, 1, False)
+    return need_place & ~_shift(work | cover, 1, 1, False), cover
+
+
+def _stand_by(target: Any, free: Any) -> Any:
+    """``[X, Y, Z] bool``: feet voxels whose feet or eye voxel is free air face-next to a
+    voxel in ``target`` (where a ray from the eye can start toward it)."""
+    import jax.numpy as jnp
+
+    from alignlab.assist import _los
+
+    open_side = jnp.zeros_like(free)
+    for m in MOVES:
+        open_side |= _los._shifted(target, m)
+    open_side &= free
+    return open_side | _los._shifted(open_side, (0, 1, 0))
+
+
+def _mbag_grids(
+    cfg: EnvConfig, blocks: Any, players: Any, feet: Any, need: Any, cover: Any
+) -> dict[str, Any]:
     """Under ``los="mbag"``: what the human may place or break now (``can_place``,
     ``can_break [X, Y, Z]``; never into its own voxels, a subset of the env's legality), which
     useful voxels can be acted on from somewhere (``target``), after which moves some useful
     voxel can be acted on (``after [6]``), and which moves shorten the way to a standing place
-    whose eye voxel or feet voxel touches a target's open side (``closer [6]``; ``reachable []``
-    whether there is a way). ``need``: ``(need_place, need_break)``."""
+    by a target, or else by a ``cover`` (``closer [6]``; ``reachable []`` whether there is a
+    way to either, ``work []`` whether there is one to a target). ``need``: ``(need_place,
+    need_break)``, held-back places left out."""
     import jax.numpy as jnp
 
     from alignlab.assist import _los
@@ -199,11 +247,7 @@ def _mbag_grids(cfg: EnvConfig, blocks: Any, players: Any, feet: Any, need: Any)
         near_air |= _los._shifted(air, m)
     target = ((need[0] & near_solid) | (need[1] & near_air)) & ~theirs
     free = air & ~theirs
-    open_side = jnp.zeros_like(air)  # air next to a target: a ray from there meets it
-    for m in MOVES:
-        open_side |= _los._shifted(target, m)
-    open_side &= free
-    steps = _path_steps(free, open_side | _los._shifted(open_side, (0, 1, 0)))
+    steps = _path_steps(free, _stand_by(target, free), _stand_by(cover, free))
     size = jnp.array(blocks.shape, jnp.int32)
     new_feet = feet[None] + jnp.array(MOVES, jnp.int32)
     inside = jnp.all((new_feet >= 0) & (new_feet < size), axis=1)
@@ -217,7 +261,25 @@ def _mbag_grids(cfg: EnvConfig, blocks: Any, players: Any, feet: Any, need: Any)
         "after": after,
         "closer": d_new < d_cur,
         "reachable": jnp.isfinite(d_cur),
+        "work": d_cur < _FAR,
     }
+
+
+def _act_utilities(air: Any, acting: Any, dist: Any) -> tuple[Any, Any]:
+    """``(u_place, u_break) [X, Y, Z]``: layers above the lowest ``acting`` one cost, then eye
+    distance; placing prefers support below, then beside; breaking beats placing."""
+    import jax.numpy as jnp
+
+    ys = jnp.asarray(np.indices(air.shape)[1], jnp.float32)
+    y_lo = jnp.min(jnp.where(acting, ys, jnp.inf))
+    base = -_LAYER_COST * (ys - jnp.where(jnp.any(acting), y_lo, 0.0)) - _DIST_COST * dist
+    solid = ~air
+    below = _shift(solid, 1, 1, True)  # the floor below y = 0 counts as support
+    side = jnp.zeros_like(solid)
+    for axis, step in ((0, 1), (0, -1), (1, -1), (2, 1), (2, -1)):
+        side |= _shift(solid, axis, step, False)
+    u_place = 1.0 + base + _SUPPORT_BELOW * below + _SUPPORT_SIDE * side
+    return u_place, 1.0 + _BREAK_BONUS + base
 
 
 def _utilities(obs: Any, cfg: EnvConfig, held: Any) -> dict[str, Any]:
@@ -238,41 +300,35 @@ def _utilities(obs: Any, cfg: EnvConfig, held: Any) -> dict[str, Any]:
     placeable_goal = (goal >= PLACEABLE[0]) & (goal <= PLACEABLE[-1])
     need_place = air & placeable_goal & held[goal]
     need_break = ~air & (blocks != BEDROCK) & (blocks != goal)
-    useful = need_place | need_break
-    complete = ~jnp.any(useful)
+    complete = ~jnp.any(need_place | need_break)
 
     mbag = cfg.los == "mbag"
     if mbag:
-        grids = _mbag_grids(cfg, blocks, players, feet, (need_place, need_break))
+        need_place, cover = _hold_back(blocks, players, need_place, need_break)
+        grids = _mbag_grids(cfg, blocks, players, feet, (need_place, need_break), cover)
         can_place, can_break, target = grids["can_place"], grids["can_break"], grids["target"]
     else:
         in_reach = dist <= cfg.reach + 1e-4
         can_place = air & in_reach & ~occupied  # any block: the mistake distribution's support
         can_break = ~air & (blocks != BEDROCK) & in_reach
-        target = useful & ~occupied
+        target, cover = (need_place | need_break) & ~occupied, jnp.zeros_like(air)
     act_place = need_place & can_place
     act_break = need_break & can_break
-    acting = act_place | act_break
-    any_act = jnp.any(acting)
-    y_lo = jnp.min(jnp.where(acting, ys, jnp.inf))
-    base = -_LAYER_COST * (ys - jnp.where(any_act, y_lo, 0.0)) - _DIST_COST * dist
-    solid = ~air
-    below = _shift(solid, 1, 1, True)  # the floor below y = 0 counts as support
-    side = jnp.zeros_like(solid)
-    for axis, step in ((0, 1), (0, -1), (1, -1), (2, 1), (2, -1)):
-        side |= _shift(solid, axis, step, False)
-    u_place = 1.0 + base + _SUPPORT_BELOW * below + _SUPPORT_SIDE * side
-    u_break = 1.0 + _BREAK_BONUS + base
-
     cur = jnp.min(jnp.where(target, dist, jnp.inf))
     legal_move, gained = _move_terms(feet, air & (players != 2), target, cur, mbag)
+    if mbag:  # stranded (no work in sight now or after a move, no way to any): dig in
+        idle = ~jnp.any(act_place | act_break) & ~jnp.any(legal_move & grids["after"])
+        act_break |= (~complete & idle & ~grids["work"]) & cover & can_break
+    any_act = jnp.any(act_place | act_break)
+    u_place, u_break = _act_utilities(air, act_place | act_break, dist)
+
     good = legal_move & (gained > 1e-4)  # moves that get closer
     u_move = _MOVE_BASE + gained
     if mbag:  # closer along a path round obstacles; best: a useful voxel comes into sight
         closer = legal_move & grids["closer"]
         good = jnp.where(grids["reachable"], closer, good) | (legal_move & grids["after"])
         u_move += _ACT_AFTER_MOVE * grids["after"] + _PATH_GAIN * closer
-    seek = ~any_act & ~complete & jnp.any(target)
+    seek = ~any_act & ~complete & jnp.any(target | cover)
     # Fall back to any legal move when boxed in (no move helps), never to standing still.
     move_ok = seek & jnp.where(jnp.any(good), good, legal_move)
     return {
