@@ -202,8 +202,8 @@ def test_registry_and_assistant_checks(monkeypatch: pytest.MonkeyPatch) -> None:
         _rollout.register_assistant("noop", lambda c, p: load_assistant("noop", c))
     with pytest.raises(AlignlabError, match="no ':'"):
         _rollout.register_assistant("a:b", lambda c, p: load_assistant("noop", c))
-    with pytest.raises(AlignlabError, match="unknown assistant 'ppo'; known: noop, random"):
-        load_assistant("ppo:run/model", cfg)
+    with pytest.raises(AlignlabError, match="unknown assistant 'alphago'; known: noop, random"):
+        load_assistant("alphago:run/model", cfg)
     with pytest.raises(AlignlabError, match="takes no checkpoint"):
         load_assistant("random:x.npz", cfg)
 
@@ -239,7 +239,7 @@ def _fails(argv: list[str], field: str, words: str, capsys: Any, out: Path) -> N
         (["--episodes", "0"], "episodes", "--episodes must be >= 1"),
         (["--horizon", "0"], "horizon", "--horizon must be >= 1"),
         (["--seed", "-1"], "seed", "--seed must be in 0..2**63-1"),
-        (["--assistants", "ppo"], "assistants", "unknown assistant 'ppo'"),
+        (["--assistants", "alphago"], "assistants", "unknown assistant 'alphago'"),
         (["--assistants"], "assistants", "at least one"),
         (["--assistants", "random", "random"], "assistants", "lists 'random' twice"),
         (["--assistants", "random:ckpt.npz"], "assistants", "takes no checkpoint"),
