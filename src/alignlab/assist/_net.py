@@ -1,4 +1,4 @@
-"""The AssistanceZero network (arXiv 2504.07091, §4): one 3D-conv trunk over the assistant's
+"""The AssistanceZero network (arXiv 2504.07091): one 3D-conv trunk over the assistant's
 observation and four heads — policy, value, goal belief and the human's next action.
 
 Written with ``flax.linen`` (functional ``init``/``apply`` on a params pytree, so the search

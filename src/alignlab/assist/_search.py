@@ -1,4 +1,4 @@
-"""AssistanceZero's search (arXiv 2504.07091, §4): Gumbel MuZero (Danihelka et al., ICLR 2022)
+"""AssistanceZero's search (arXiv 2504.07091): Gumbel MuZero (Danihelka et al., ICLR 2022)
 on ``mctx``'s tree, which picks well among ~10⁴ actions with a handful of simulations.
 
 ``search`` is one pure, jittable function over a batch of games: the tree steps the real JAX
