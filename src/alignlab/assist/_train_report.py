@@ -55,7 +55,10 @@ def plot_curves(rows: list[dict[str, Any]], path: Any) -> None:
             ax.plot(x[len(x) - len(ys) :], ys, label=k)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("env steps")
-        ax.legend(fontsize=8)
+        if ax.get_lines():
+            ax.legend(fontsize=8)
+        else:
+            ax.text(0.5, 0.5, "not logged by this trainer", ha="center", transform=ax.transAxes)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
