@@ -189,8 +189,10 @@ def test_ray_workers_feed_the_learner_and_survive_a_death(tmp_path: Path) -> Non
             items, eps, live = pool.play(params, jax.random.PRNGKey(2))
         assert live == 1 and items.value.shape == (2 * 4,)
         pool.kill(0)
-        with pytest.raises(AlignlabError, match="every self-play worker died"):
-            with pytest.warns(UserWarning, match="worker died"):
-                pool.play(params, jax.random.PRNGKey(3))
+        with (
+            pytest.raises(AlignlabError, match="every self-play worker died"),
+            pytest.warns(UserWarning, match="worker died"),
+        ):
+            pool.play(params, jax.random.PRNGKey(3))
     finally:
         ray.shutdown()
