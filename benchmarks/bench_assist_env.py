@@ -16,7 +16,19 @@ reach and line of sight) at each batch size, with its own reference figure. Targ
 steps/s at batch 1024, ≥ 10,000 at batch 1, ≥ 100× reference (cheap mask); under the paper's
 rules ≥ 8,630 at batch 1024 (10× the original MBAG's 863, line of sight on).
 
-Run: ``.venv/bin/python benchmarks/bench_assist_env.py [--seconds 2]``.
+With ``--original-python PATH --original-src DIR`` the original MBAG (AssistanceZero's own
+environment, commit 8560b5f, built apart under its Python 3.10 with its C extension) is timed in
+the same run, as a subprocess running ``_mbag_original_timer.py`` (whose docstring says how to
+build it): ``original_mbag_steps_per_s`` (its joint env step plus both players' line-of-sight
+masks, random legal play in the paper's configuration), ``original_mbag_no_masks_steps_per_s``
+(its step alone), ``original_mbag_uniform_flat_steps_per_s`` (play drawn uniformly from the legal
+ids: mostly building, so a fuller world and slower masks) and ``mbag_ratio_vs_original_batch*``
+(our ``mbag_*`` figures over the first, the faster of its two). The original steps one game per
+call, so each ratio sets our batch against its single game.
+Without them the JSON says ``"original_mbag": "not timed ..."``.
+
+Run: ``.venv/bin/python benchmarks/bench_assist_env.py [--seconds 2]
+[--original-python /tmp/mbag-venv/bin/python --original-src /tmp/mbag-src]``.
 """
 
 from __future__ import annotations
@@ -25,7 +37,10 @@ import argparse
 import functools
 import json
 import platform
+import subprocess
 import time
+from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -148,11 +163,26 @@ def bench_reference(cfg: EnvConfig, seconds: float, with_masks: bool = True) -> 
     return done / (time.perf_counter() - start)
 
 
+def bench_original(python: str, src: str, seconds: float) -> dict[str, Any]:
+    """The original MBAG's figures from ``_mbag_original_timer.py`` run by its own Python."""
+    timer = Path(__file__).with_name("_mbag_original_timer.py")
+    cmd = [python, str(timer), "--mbag-src", src, "--seconds", str(seconds)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"timing the original MBAG failed ({' '.join(cmd)}):\n{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 64, 1024])
+    parser.add_argument("--original-python", help="the original MBAG's Python (3.10)")
+    parser.add_argument("--original-src", help="the original MBAG's source, _mbag built in it")
     args = parser.parse_args()
+    if (args.original_python is None) != (args.original_src is None):
+        parser.error("--original-python and --original-src go together")
     # the cheap centre-to-centre mask without line of sight (the figures measured before the
     # paper's rules became the default); the paper's rules are timed below as mbag_*
     cfg = EnvConfig(horizon=10**9, los="off")  # never truncate during the timing
@@ -178,8 +208,24 @@ def main() -> None:
             result[f"{name}ratio_vs_reference_batch{b}"] = round(sps / reference, 1)
     paper = EnvConfig(horizon=10**9)  # los="mbag": the original's reach and line of sight
     result["mbag_reference_steps_per_s"] = round(bench_reference(paper, args.seconds), 1)
-    for b in args.batches:
-        result[f"mbag_steps_per_s_batch{b}"] = round(bench_jax(paper, b, args.seconds), 1)
+    mbag = {b: round(bench_jax(paper, b, args.seconds), 1) for b in args.batches}
+    for b, sps in mbag.items():
+        result[f"mbag_steps_per_s_batch{b}"] = sps
+    if args.original_python is None:
+        result["original_mbag"] = "not timed (pass --original-python and --original-src)"
+    else:
+        original = bench_original(args.original_python, args.original_src, args.seconds)
+        result["original_mbag"] = {
+            "commit": "8560b5f",
+            **{k: v for k, v in original.items() if not k.startswith("steps_per_s")},
+        }
+        result["original_mbag_steps_per_s"] = original["steps_per_s"]
+        result["original_mbag_no_masks_steps_per_s"] = original["steps_per_s_no_masks"]
+        # for context only: uniform over legal ids fills the world and slows its masks
+        result["original_mbag_uniform_flat_steps_per_s"] = original["steps_per_s_uniform_flat"]
+        for b, sps in mbag.items():
+            ratio = sps / float(original["steps_per_s"])
+            result[f"mbag_ratio_vs_original_batch{b}"] = round(ratio, 2)
     finite = EnvConfig(horizon=10**9, finite_inventory=True, los="off")
     result["finite_steps_per_s_batch1024"] = round(bench_jax(finite, 1024, args.seconds), 1)
     from alignlab.assist._goal_bank import goal_bank_resets_per_s
@@ -191,6 +237,7 @@ def main() -> None:
         "ratio": 100,
         "goal_bank_resets": 100_000,
         "mbag_batch1024": 8_630,
+        "mbag_ratio_vs_original_batch1024": 10,
     }
     print(json.dumps(result, indent=2))
 
