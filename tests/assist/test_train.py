@@ -122,6 +122,7 @@ def test_trained_assistant_plays_in_evaluate(trained: Path, tmp_path: Path) -> N
     assert main([*bad, "--out", str(tmp_path)]) == 2
 
 
+@pytest.mark.slow
 def test_kill_9_loses_at_most_one_checkpoint_interval(tmp_path: Path) -> None:
     """A training process killed with SIGKILL mid-run resumes from its newest checkpoint."""
     code = (
