@@ -40,6 +40,8 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_features.py
 	$(PY) benchmarks/bench_assist_env.py
+	$(PY) benchmarks/bench_assist_search.py
+	$(PY) benchmarks/bench_assist_train.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
