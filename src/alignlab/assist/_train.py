@@ -138,6 +138,9 @@ def run_train(cfg: TrainConfig) -> Path:
         if last is not None:
             state, _, _ = load_checkpoint(last, like=state, meta=meta)
         run.truncate_metrics(int(state["env_steps"]))
+        if last is None and cfg.pretrain_steps:
+            state = _pretrain_heads(cfg, s, bank, state, run)
+            save_checkpoint(ckpt_dir, 0, state, meta)
         loop = _Loop(cfg, s, bank, state)
         try:
             iters = range(int(state["iteration"]), cfg.iterations)
@@ -151,6 +154,36 @@ def run_train(cfg: TrainConfig) -> Path:
         save_checkpoint(run.dir / MODEL_DIR, loop.env_steps, loop.params, meta, keep=1)
         _report(run, cfg)
     return run.dir
+
+
+def _pretrain_heads(cfg: TrainConfig, s: Setup, bank: Any, state: dict[str, Any], run: Any) -> Any:
+    """``state`` after ``_pretrain``: the goal and human heads trained on the human building
+    alone for ``cfg.pretrain_steps`` env steps, which count in ``env_steps``; metrics rows
+    with ``"phase": "pretrain"``."""
+    import jax
+    import jax.numpy as jnp
+
+    from alignlab.assist._learner import make_optimizer
+    from alignlab.assist._pretrain import collect_human_play, pretrain, pretrain_updates
+
+    k_play, k_train = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(cfg.seed), 1))
+    steps = collect_human_play(s.env, bank, cfg.pretrain_steps, cfg.envs, k_play)
+    played = int(steps.action.shape[0])
+    n = pretrain_updates(played, cfg.pretrain_epochs, cfg.batch_size)
+    every = max(1, n // 20)
+    params, opt_state, window = state["params"], state["opt_state"], []
+    trained = pretrain(
+        s.env, s.net, make_optimizer(cfg.lr), params, opt_state, steps, n, cfg.batch_size, k_train
+    )
+    keep = ("loss/goal", "loss/human", "goal_acc_todo")
+    for i, out in enumerate(track(trained, total=n, desc="pretrain heads")):
+        params, opt_state, m = out
+        window.append(m)
+        if (i + 1) % every == 0 or i + 1 == n:
+            row = {k: float(np.mean([w[k] for w in window])) for k in keep}
+            run.log_metrics(round(played * (i + 1) / n), {"phase": "pretrain", **row})
+            window = []
+    return {**state, "params": params, "opt_state": opt_state, "env_steps": jnp.int32(played)}
 
 
 class _Loop:

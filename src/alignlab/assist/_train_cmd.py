@@ -32,6 +32,18 @@ class TrainConfig:
     env_steps: int = field(
         default=100_000, metadata={"help": "joint env steps of self-play to train for (>= 1)"}
     )
+    pretrain_steps: int = field(
+        default=0,
+        metadata={
+            "help": "env steps of the human building alone on which the goal and human-action "
+            "heads are trained before self-play (0: none); they count in the run's env steps "
+            "(metrics' step) but not in --env-steps"
+        },
+    )
+    pretrain_epochs: float = field(
+        default=2.0,
+        metadata={"help": "times each pretraining step is sampled, on average (> 0)"},
+    )
     envs: int = field(default=16, metadata={"help": "games played in parallel (>= 1)"})
     fragment: int = field(
         default=16, metadata={"help": "steps each game plays between learner updates (>= 1)"}
@@ -85,10 +97,16 @@ class TrainConfig:
             ("replay", 1, "replay steps"),
             ("checkpoint_every", 1, "iterations"),
             ("workers", 0, "workers"),
+            ("pretrain_steps", 0, "pretraining env steps"),
         ):
             check_at_least(getattr(self, name), low, name, what)
         if self.kernel % 2 == 0:
             bad_flag("kernel", f"--kernel must be odd (same padding), not {self.kernel}")
+        if not (math.isfinite(self.pretrain_epochs) and self.pretrain_epochs > 0):
+            bad_flag(
+                "pretrain_epochs",
+                f"--pretrain-epochs must be a finite number > 0, not {self.pretrain_epochs}",
+            )
         if not (math.isfinite(self.lr) and self.lr > 0):
             bad_flag("lr", f"--lr must be a finite number > 0, not {self.lr}")
         if self.seed >= EVAL_SEED_START:
