@@ -206,8 +206,8 @@ def evaluate(
     """Play every assistant (an ``_rollout.Assistant`` or a spec ``load_assistant`` reads) and
     the ``noop`` reference on ``goals [B, X, Y, Z]`` with the same keys, and measure them.
 
-    ``human``: ``HeuristicParams`` (default β 5, no mistakes); ``at``: steps for
-    ``goal_percentage@T`` (default ``default_steps(horizon)``).
+    ``human``: the simulated human, a ``_human_model.HumanModel`` (default: the heuristic, β 5,
+    no mistakes); ``at``: steps for ``goal_percentage@T`` (default ``default_steps(horizon)``).
 
     Raises:
         AlignlabError: an assistant spec is unknown, an assistant's ``act`` returns the wrong
@@ -215,7 +215,7 @@ def evaluate(
     """
     import jax
 
-    from alignlab.assist._humans import HeuristicParams
+    from alignlab.assist._human_model import heuristic_human
     from alignlab.assist._rollout import check_assistant, episode_fn, load_assistant
 
     played = [load_assistant(a, env_cfg) if isinstance(a, str) else a for a in assistants]
@@ -230,10 +230,10 @@ def evaluate(
         check_assistant(a, env_cfg)
     steps = tuple(at) or default_steps(env_cfg.horizon)
     keys = jax.random.split(jax.random.PRNGKey(seed), len(goals))
-    human = human if human is not None else HeuristicParams()
+    human = human if human is not None else heuristic_human()
     rows, curves, first = {}, {}, {}
     for a in played:
-        final, recs = episode_fn(env_cfg, a)(keys, goals, human)
+        final, recs = episode_fn(env_cfg, a, human.kind)(keys, goals, human.params)
         rows[a.name] = episode_rows(env_cfg, final, recs, steps)
         curves[a.name] = np.asarray(recs["goal_percentage"])
         first[a.name] = {k: np.asarray(recs[k][0]) for k in ("actions", "live", "reward")}

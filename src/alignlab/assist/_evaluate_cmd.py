@@ -54,6 +54,14 @@ class EvaluateConfig:
             "none: 25, 50, 75 and 100%% of the horizon)"
         },
     )
+    human: str = field(
+        default="heuristic",
+        metadata={
+            "help": "simulated human every assistant plays with: heuristic (with --beta, "
+            "--mistake-rate) or bc:PATH, a behaviour-cloned model from 'assist train-human' "
+            "for this grid"
+        },
+    )
     beta: float = field(
         default=5.0, metadata={"help": "human Boltzmann rationality (>= 0; 0 = uniform)"}
     )
@@ -81,6 +89,7 @@ class EvaluateConfig:
         Raises:
             AlignlabError: naming the field.
         """
+        from alignlab.assist._human_model import check_human_flag
         from alignlab.assist._rollout_cmd import LOS_RULES, check_grid
         from alignlab.core import check_out_dir
 
@@ -98,6 +107,7 @@ class EvaluateConfig:
             bad_flag("beta", f"--beta must be a finite number >= 0 (0 = uniform), not {self.beta}")
         if not 0.0 <= self.mistake_rate <= 1.0:
             bad_flag("mistake_rate", f"--mistake-rate must be in [0, 1], not {self.mistake_rate}")
+        check_human_flag(self.human, self.beta, self.mistake_rate)
         if self.los not in LOS_RULES:
             bad_flag("los", f"unknown --los '{self.los}'; use {', '.join(LOS_RULES)}")
         check_seed(self.seed)
@@ -146,13 +156,13 @@ def env_config(cfg: EvaluateConfig) -> Any:
 def run_evaluate(cfg: EvaluateConfig) -> Path:
     """Play, measure, and write the run folder (module doc); returns its path."""
     from alignlab.assist._evaluate import evaluate, goal_set
-    from alignlab.assist._humans import HeuristicParams
+    from alignlab.assist._human_model import load_human
     from alignlab.assist._rollout import load_assistant
 
     env_cfg = env_config(cfg)
+    human = load_human(cfg.human, env_cfg, cfg.beta, cfg.mistake_rate)
     goals = goal_set(cfg.goals, env_cfg.size, cfg.episodes, cfg.seed)
     assistants = [load_assistant(spec, env_cfg) for spec in cfg.assistants]
-    human = HeuristicParams(beta=cfg.beta, mistake_rate=cfg.mistake_rate)
     ev = evaluate(
         env_cfg, assistants, goals.goals, seed=cfg.seed, human=human, at=cfg.at_steps,
         n_boot=cfg.n_boot,
@@ -198,12 +208,15 @@ def _fmt(est: dict[str, float] | None, digits: int = 3) -> str:
 
 
 def _report(run: Run, cfg: EvaluateConfig, ev: Evaluation) -> None:
+    from alignlab.assist._human_model import describe_human
+
     r = run.report
     r.heading("What was run")
     r.text(
         f"{cfg.episodes} episodes per assistant on a {'×'.join(map(str, cfg.size))} grid, horizon "
-        f"{cfg.horizon}; goals: {cfg.goals}; human: heuristic (β = {cfg.beta}, mistake rate "
-        f"{cfg.mistake_rate}); reach rule: {cfg.los}; seed {cfg.seed}. Every assistant plays the "
+        f"{cfg.horizon}; goals: {cfg.goals}; human: "
+        f"{describe_human(cfg.human, cfg.beta, cfg.mistake_rate)}; reach rule: {cfg.los}; "
+        f"seed {cfg.seed}. Every assistant plays the "
         f"same goals with the same human and reset keys; {REFERENCE} (the human alone) is the "
         "reference. Means with 95% bootstrap CIs over episodes."
         + (

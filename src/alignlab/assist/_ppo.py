@@ -1,12 +1,13 @@
 """The PPO assistant baseline of AssistanceZero (arXiv 2504.07091): a goal-masked policy with a
-goal-prediction auxiliary loss, trained against the heuristic human by PPO (Schulman et al.
+goal-prediction auxiliary loss, trained against the simulated human by PPO (Schulman et al.
 2017, arXiv 1707.06347; GAE, arXiv 1506.02438). Pure, jitted pieces; the loop is
 ``_ppo_cmd.run_ppo``.
 
 * ``make_collect``: ``rollout`` joint steps in a batch of envs. The assistant samples from
   its policy logits masked by ``_env.legal_action_mask(cfg, state, ASSISTANT)``; its input is
   ``_net.assistant_input(..., goal_visible=False)`` (goal channels zero), so the goal never
-  reaches the policy or the value. The heuristic human acts from its own observation, finished
+  reaches the policy or the value. The simulated human (``_human_model``: the heuristic or
+  the behaviour-cloned one) acts from its own observation, finished
   games restart on a goal from the training bank (``_selfplay``'s pattern), and GAE turns the
   shared rewards into advantages and returns.
 * ``make_update``: ``epochs`` passes of ``minibatches`` Adam steps on the clipped surrogate,
@@ -34,15 +35,13 @@ import jax.numpy as jnp
 import optax
 
 from alignlab.assist import _env
-from alignlab.assist._humans import HeuristicParams, heuristic_logits
-from alignlab.assist._layout import ASSISTANT, HUMAN, OBS_BLOCKS, EnvConfig
+from alignlab.assist._human_model import HumanKind, HumanModel, heuristic_human, state_logits
+from alignlab.assist._layout import ASSISTANT, OBS_BLOCKS, EnvConfig
 from alignlab.assist._learner import _masked_log_softmax, make_optimizer
 from alignlab.assist._net import NetConfig, apply, assistant_input
 from alignlab.assist._rollout import Assistant
 from alignlab.assist._selfplay import Actors, Episodes, _merge_axes, _where_rows
 from alignlab.core import AlignlabError
-
-_HUMAN = HeuristicParams()  # the simulated human PPO trains against (as ``assist train``)
 
 
 @dataclass(frozen=True)
@@ -122,30 +121,36 @@ def gae(
     return adv, adv + values
 
 
-@functools.lru_cache(maxsize=8)
 def make_collect(
-    cfg: EnvConfig, net: NetConfig, ppo: PPOHyper, human: HeuristicParams = _HUMAN
+    cfg: EnvConfig, net: NetConfig, ppo: PPOHyper, human: HumanModel | None = None
 ) -> Callable[..., tuple[Actors, Batch, Episodes]]:
     """Jitted ``(params, actors, bank, key) -> (actors, batch, episodes)``: ``ppo.rollout``
-    steps in every game of ``actors``, against the heuristic human with ``human``'s
-    parameters. Cached per arguments, so a second run in one process compiles nothing."""
-    observe = jax.vmap(_env.observe, in_axes=(None, 0, None))
-    observe_inv = jax.vmap(_env.observe_inventory, in_axes=(None, 0, None))
-    human_logits = jax.vmap(heuristic_logits, in_axes=(None, None, 0, None, 0))
+    steps in every game of ``actors``, against ``human`` (default: the heuristic, as ``assist
+    train``), its params bound as the compiled function's first argument. Compilations are
+    cached per static argument and the human's kind, so a second run in one process compiles
+    nothing."""
+    human = human if human is not None else heuristic_human()
+    return functools.partial(_collect_fn(cfg, net, ppo, human.kind), human.params)
+
+
+@functools.lru_cache(maxsize=8)
+def _collect_fn(
+    cfg: EnvConfig, net: NetConfig, ppo: PPOHyper, kind: HumanKind
+) -> Callable[..., tuple[Actors, Batch, Episodes]]:
+    """Jitted ``(human_params, params, actors, bank, key) -> (actors, batch, episodes)``."""
+    human_logits = jax.vmap(functools.partial(state_logits, kind, cfg), in_axes=(None, None, 0))
     step = jax.vmap(_env.step, in_axes=(None, 0, 0))
     init = jax.vmap(_env._init, in_axes=(None, 0, 0))
     pct = jax.vmap(lambda s: _env.goal_percentage(s, cfg))
 
-    def one_step(params: Any, bank: jax.Array, carry: Actors, key: jax.Array) -> Any:
+    def one_step(h_params: Any, params: Any, bank: jax.Array, carry: Actors, key: jax.Array) -> Any:
         k_act, k_human, k_goal, k_init = jax.random.split(key, 4)
         states = carry.states
         n = states.t.shape[0]
         obs, mask, logp_all, value = policy(cfg, net, params, states)
         a_a = jax.random.categorical(k_act, logp_all).astype(jnp.int32)
         logp = jnp.take_along_axis(logp_all, a_a[:, None], axis=-1)[:, 0]
-        logits_h = human_logits(
-            human, k_human, observe(cfg, states, HUMAN), cfg, observe_inv(cfg, states, HUMAN)
-        )
+        logits_h = human_logits(h_params, k_human, states)
         a_h = jax.random.categorical(k_human, logits_h).astype(jnp.int32)
         nxt = step(cfg, states, jnp.stack([a_h, a_a], axis=-1))
         reward = nxt.rewards[:, ASSISTANT]  # shared: the change in similarity (default terms)
@@ -160,9 +165,10 @@ def make_collect(
         rec = (obs, mask, a_a, logp, value, reward, done, states.goal)
         return carry, (rec, ep)
 
-    def collect(params: Any, actors: Actors, bank: jax.Array, key: jax.Array) -> Any:
+    def collect(h_params: Any, params: Any, actors: Actors, bank: Any, key: jax.Array) -> Any:
         keys = jax.random.split(key, ppo.rollout)
-        actors, (rec, ep) = jax.lax.scan(functools.partial(one_step, params, bank), actors, keys)
+        step_fn = functools.partial(one_step, h_params, params, bank)
+        actors, (rec, ep) = jax.lax.scan(step_fn, actors, keys)
         obs, mask, action, logp, value, reward, done, goal = rec
         last = policy(cfg, net, params, actors.states)[3]
         adv, ret = gae(reward, value, done, last, ppo.gamma, ppo.gae_lambda)

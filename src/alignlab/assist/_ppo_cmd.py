@@ -1,6 +1,7 @@
 """``alignlab assist train-ppo``: the PPO assistant baseline of AssistanceZero (arXiv
 2504.07091) — a goal-masked policy with a goal-prediction auxiliary loss, trained against the
-heuristic human on the same env-step budget as ``assist train``.
+simulated human (``--human``: the heuristic, or a behaviour-cloned one) on the same env-step
+budget as ``assist train``.
 
 One loop, cleanrl-style: each iteration plays ``--rollout`` steps in ``--envs`` games with the
 policy sampling from its masked logits (``_ppo.make_collect``: GAE inside), then makes
@@ -50,6 +51,14 @@ class PPOConfig:
     env_steps: int = field(
         default=100_000, metadata={"help": "joint env steps to train for (>= 1)"}
     )
+    human: str = field(
+        default="heuristic",
+        metadata={
+            "help": "simulated human to train against: heuristic (β 5, no mistakes) or "
+            "bc:PATH, a behaviour-cloned model from 'assist train-human' for this grid; "
+            "fixed for the run (not changed on --resume)"
+        },
+    )
     envs: int = field(default=16, metadata={"help": "games played in parallel (>= 1)"})
     rollout: int = field(
         default=64, metadata={"help": "steps each game plays between PPO updates (>= 1)"}
@@ -82,8 +91,10 @@ class PPOConfig:
 
     def __post_init__(self) -> None:
         """Reject values that would crash or train nothing; each error names its flag."""
+        from alignlab.assist._human_model import check_human_flag
         from alignlab.core import check_out_dir
 
+        check_human_flag(self.human)
         if self.goals not in ("house", "blob") and not self.goals.endswith(".npz"):
             bad_flag("goals", f"unknown goals '{self.goals}'; use house, blob or FILE.npz")
         check_grid(self.size, self.goals if self.goals in ("house", "blob") else "")
@@ -155,6 +166,7 @@ def run_ppo(cfg: PPOConfig) -> Path:
     """Train the PPO assistant (resuming ``cfg.resume`` if given); returns the run folder."""
     import jax.numpy as jnp
 
+    from alignlab.assist._human_model import load_human
     from alignlab.assist._train import training_goals
     from alignlab.core import (
         Run,
@@ -167,6 +179,7 @@ def run_ppo(cfg: PPOConfig) -> Path:
     if cfg.resume:
         cfg = resumed_config(cfg, cfg.resume)
     env, net = _configs(cfg)
+    human = load_human(cfg.human, env)  # a BC model for another grid fails before the run
     # training_goals reads only goals, bank_size and seed, which PPOConfig shares
     bank = jnp.asarray(training_goals(cast(Any, cfg), env))
     meta = model_meta(env, net)
@@ -176,7 +189,7 @@ def run_ppo(cfg: PPOConfig) -> Path:
         run = Run("assist", "train-ppo", cfg, root=cfg.out, resumable=True)
     with run:
         ckpt_dir = run.dir / CHECKPOINT_DIR
-        loop = _Loop(cfg, env, net, bank)
+        loop = _Loop(cfg, env, net, bank, human)
         last = latest_checkpoint(ckpt_dir)
         if last is not None:
             loop.restore(load_checkpoint(last, like=loop.tree(0), meta=meta).tree)
@@ -213,7 +226,7 @@ def model_meta(env: Any, net: Any) -> dict[str, Any]:
 class _Loop:
     """The training state between iterations and one iteration (rollout + PPO epochs)."""
 
-    def __init__(self, cfg: PPOConfig, env: Any, net: Any, bank: Any) -> None:
+    def __init__(self, cfg: PPOConfig, env: Any, net: Any, bank: Any, human: Any) -> None:
         import jax
 
         from alignlab.assist._net import init_params
@@ -226,7 +239,7 @@ class _Loop:
         self.opt_state = make_ppo_optimizer(cfg.hyper).init(self.params)
         self.actors = start_actors(env, k_actors, bank, cfg.envs)
         self.iteration, self.env_steps = 0, 0
-        self.collect = make_collect(env, net, cfg.hyper)
+        self.collect = make_collect(env, net, cfg.hyper, human)
         self.update = make_update(env, net, cfg.hyper)
 
     def step(self) -> dict[str, Any]:

@@ -8,9 +8,9 @@ harmful: the search's rewards are expected similarity changes under that belief,
 at the cost of env steps that count in the run's budget — the same data the "pretraining +
 SFT" baseline starts from.
 
-**Data**: ``_sft.make_collect(stage="pretrain")`` — the heuristic human builds alone (the
-assistant NOOPs) in ``envs`` games on the training bank, recording each state and the human's
-sampled action.
+**Data**: ``_sft.make_collect(stage="pretrain")`` — the simulated human (``--human``: the
+heuristic or the behaviour-cloned one) builds alone (the assistant NOOPs) in ``envs`` games
+on the training bank, recording each state and the human's sampled action.
 
 **Loss**: ``_learner.losses`` with only the goal and human weights (the paper's 3 and 1):
 goal cross-entropy to the true goal and the human-action head's cross-entropy to the human's
@@ -29,6 +29,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from alignlab.assist._human_model import HumanModel
 from alignlab.assist._layout import EnvConfig
 from alignlab.assist._learner import LossWeights, make_update
 from alignlab.assist._net import NetConfig
@@ -38,10 +39,16 @@ _WEIGHTS = LossWeights(policy=0.0, value=0.0)  # goal 3, human 1: the paper's we
 
 
 def collect_human_play(
-    cfg: EnvConfig, bank: jax.Array, n_steps: int, envs: int, key: jax.Array
+    cfg: EnvConfig,
+    bank: jax.Array,
+    n_steps: int,
+    envs: int,
+    key: jax.Array,
+    human: HumanModel | None = None,
 ) -> Any:
     """``_sft.Steps`` with leaves ``[n, ...]`` (``n >= n_steps``, a multiple of ``envs``):
-    the human building alone in ``envs`` games on goals drawn from ``bank``."""
+    ``human`` (default: the heuristic) building alone in ``envs`` games on goals drawn from
+    ``bank``."""
     from alignlab.assist._sft import make_collect, start_games
 
     chunk = math.ceil(n_steps / envs)
@@ -49,7 +56,7 @@ def collect_human_play(
     lo = jnp.zeros(envs, jnp.int32)
     n = jnp.full(envs, bank.shape[0], jnp.int32)
     games = start_games(cfg, k_start, lo, n, bank)
-    _, steps = make_collect(cfg, "pretrain", chunk)(games, bank, k_play, None)
+    _, steps = make_collect(cfg, "pretrain", chunk, human=human)(games, bank, k_play, None)
     return jax.tree.map(lambda x: x.reshape((-1, *x.shape[2:])), steps)
 
 

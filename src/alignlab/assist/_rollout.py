@@ -23,6 +23,12 @@ or an ``alignlab.assistants`` entry point, and named on the command line as ``na
 
     register_assistant("mine", _load)
     final, recs = episode_fn(cfg, "mine:runs/x/model")(keys, goals, HeuristicParams())
+
+The human is the heuristic by default; another ``_human_model.HumanModel`` plays when its kind
+is passed and its params take the heuristic's place::
+
+    human = load_human("bc:bc_human.npz", cfg)
+    final, recs = episode_fn(cfg, "noop", human.kind)(keys, goals, human.params)
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from alignlab.assist import _env
-from alignlab.assist._humans import HeuristicParams, heuristic_logits
+from alignlab.assist._human_model import HEURISTIC_KIND, HumanKind, state_logits
 from alignlab.assist._layout import AIR, ASSISTANT, HUMAN, EnvConfig
 from alignlab.core import AlignlabError
 
@@ -215,10 +221,10 @@ def _effects(cfg: EnvConfig, before: _env.State, after: _env.State, a: jax.Array
     return kind, placed | broke | gave, correct | gave
 
 
-def _play(cfg: EnvConfig, act: AssistantFn, frames: bool) -> Callable[..., Any]:
+def _play(cfg: EnvConfig, act: AssistantFn, frames: bool, human: HumanKind) -> Callable[..., Any]:
     """``(assistant params, start carry, key, goal, human params) -> (final state, per-step
-    records)`` for one episode; with ``frames`` the records also hold the state after every
-    step (for replays), and the reset state comes back too."""
+    records)`` for one episode with a human of kind ``human``; with ``frames`` the records also
+    hold the state after every step (for replays), and the reset state comes back too."""
 
     def one(a_params: Params, carry0: Carry, key: jax.Array, goal: jax.Array, h: Any) -> Any:
         k0, k_run = jax.random.split(key)
@@ -227,8 +233,7 @@ def _play(cfg: EnvConfig, act: AssistantFn, frames: bool) -> Callable[..., Any]:
         def body(sc: tuple[_env.State, Carry], k: jax.Array) -> Any:
             s, carry = sc
             k_h, k_a = jax.random.split(k)
-            obs, inv = _env.observe(cfg, s, HUMAN), _env.observe_inventory(cfg, s, HUMAN)
-            logits = heuristic_logits(h, k_h, obs, cfg, inv)
+            logits = state_logits(human, cfg, h, k_h, s)
             a_h = jax.random.categorical(k_h, logits).astype(jnp.int32)
             a_a, carry = act(cfg, a_params, carry, s, k_a)
             nxt = _env.step(cfg, s, jnp.stack([a_h, a_a]))
@@ -258,27 +263,38 @@ def _play(cfg: EnvConfig, act: AssistantFn, frames: bool) -> Callable[..., Any]:
 
 
 @functools.lru_cache(maxsize=16)
-def play_fn(cfg: EnvConfig, act: AssistantFn) -> Callable[..., Any]:
+def play_fn(
+    cfg: EnvConfig, act: AssistantFn, human: HumanKind = HEURISTIC_KIND
+) -> Callable[..., Any]:
     """Jitted ``(assistant params, start carry, keys [B], goals [B,X,Y,Z], human params) ->
-    (final states, per-step records [B, T, ...])``; one compilation per ``(cfg, act)``."""
-    return jax.jit(jax.vmap(_play(cfg, act, False), in_axes=(None, None, 0, 0, None)))
+    (final states, per-step records [B, T, ...])``; one compilation per ``(cfg, act, human)``."""
+    return jax.jit(jax.vmap(_play(cfg, act, False, human), in_axes=(None, None, 0, 0, None)))
 
 
-def episode_fn(cfg: EnvConfig, assistant: str | Assistant) -> Callable[..., Any]:
+def episode_fn(
+    cfg: EnvConfig, assistant: str | Assistant, human: HumanKind = HEURISTIC_KIND
+) -> Callable[..., Any]:
     """``(keys [B], goals [B,X,Y,Z], human params) -> (final states, per-step records)`` for
-    an assistant or a spec ``load_assistant`` reads (see module); jitted, its params passed in
-    as arguments."""
+    an assistant or a spec ``load_assistant`` reads (see module) with a human of kind ``human``
+    (default: the heuristic; human params are then ``HeuristicParams``); jitted, the params
+    passed in as arguments."""
     a = _resolve(assistant, cfg)
-    return functools.partial(play_fn(cfg, a.act), a.params, a.carry)
+    return functools.partial(play_fn(cfg, a.act, human), a.params, a.carry)
 
 
 def episode_replay(
-    cfg: EnvConfig, assistant: str | Assistant, key: jax.Array, goal: Any, params: HeuristicParams
+    cfg: EnvConfig,
+    assistant: str | Assistant,
+    key: jax.Array,
+    goal: Any,
+    params: Any,
+    human: HumanKind = HEURISTIC_KIND,
 ) -> dict[str, Any]:
-    """One episode, the same as ``episode_fn`` plays it with the same key, as a replayable
-    ``_render.episode_json`` dict: the reset state, then every live step."""
+    """One episode, the same as ``episode_fn`` plays it with the same key and human (kind
+    ``human``, ``params`` its params), as a replayable ``_render.episode_json`` dict: the reset
+    state, then every live step."""
     a = _resolve(assistant, cfg)
-    play = jax.jit(_play(cfg, a.act, True))
+    play = jax.jit(_play(cfg, a.act, True, human))
     _, recs, start = play(a.params, a.carry, key, goal, params)
     return _episode_json(cfg, a.name, goal, start, {k: np.asarray(v) for k, v in recs.items()})
 

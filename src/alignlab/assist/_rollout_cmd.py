@@ -46,7 +46,13 @@ def check_grid(size: Sequence[int], goals: str, name: str = "size") -> None:
 
 @dataclass(frozen=True)
 class RolloutConfig:
-    human: str = field(default="heuristic", metadata={"help": "simulated human: heuristic"})
+    human: str = field(
+        default="heuristic",
+        metadata={
+            "help": "simulated human: heuristic (with --beta, --mistake-rate) or bc:PATH, a "
+            "behaviour-cloned model from 'assist train-human' for this grid"
+        },
+    )
     assistant: str = field(default="noop", metadata={"help": "assistant: noop or random"})
     goals: str = field(
         default="house", metadata={"help": "goal generator: house, blob, or a goal bank .npz"}
@@ -90,11 +96,10 @@ class RolloutConfig:
         Raises:
             AlignlabError: naming the field (``field="mistake_rate"`` for ``--mistake-rate``).
         """
+        from alignlab.assist._human_model import check_human_flag
         from alignlab.assist._layout import EnvConfig
         from alignlab.core import check_out_dir
 
-        if self.human != "heuristic":
-            bad_flag("human", f"unknown human '{self.human}'; known: heuristic")
         if self.goals not in GOAL_KINDS and not self.goals.endswith(".npz"):
             bad_flag("goals", f"unknown goals '{self.goals}'; use house, blob or FILE.npz")
         check_grid(self.size, self.goals)
@@ -107,6 +112,7 @@ class RolloutConfig:
                 "mistake_rate",
                 f"--mistake-rate is a probability and must be in [0, 1], not {self.mistake_rate}",
             )
+        check_human_flag(self.human, self.beta, self.mistake_rate)
         self._check_inventory(EnvConfig.inventory_max)
         if self.los not in LOS_RULES:
             bad_flag("los", f"unknown --los '{self.los}'; use {', '.join(LOS_RULES)}")
@@ -153,7 +159,7 @@ def run_rollout(cfg: RolloutConfig) -> Path:
     import jax
 
     from alignlab.assist import _env
-    from alignlab.assist._humans import HeuristicParams
+    from alignlab.assist._human_model import load_human
     from alignlab.assist._layout import EnvConfig
     from alignlab.assist._render import save_png, text_slices
     from alignlab.assist._rollout import ASSISTANTS, episode_fn, episode_replay, summarise
@@ -172,10 +178,10 @@ def run_rollout(cfg: RolloutConfig) -> Path:
         inventory_start=tuple(cfg.inventory),  # type: ignore[arg-type]
     )
     _env.validate_config(env_cfg)
+    human = load_human(cfg.human, env_cfg, cfg.beta, cfg.mistake_rate)
     goals = _goals(cfg, env_cfg)
-    params = HeuristicParams(beta=cfg.beta, mistake_rate=cfg.mistake_rate)
     keys = jax.random.split(jax.random.PRNGKey(cfg.seed), cfg.episodes)
-    final, recs = episode_fn(env_cfg, cfg.assistant)(keys, goals, params)
+    final, recs = episode_fn(env_cfg, cfg.assistant, human.kind)(keys, goals, human.params)
     rows = summarise(final, recs, env_cfg)
     with Run("assist", "rollout", cfg, root=cfg.out) as run:
         run.write_records([{"episode": i, **r} for i, r in enumerate(rows)])
@@ -188,7 +194,9 @@ def run_rollout(cfg: RolloutConfig) -> Path:
         blocks0 = np.asarray(final.blocks[0])
         save_png(blocks0, run.plot_path("final_episode0.png"), title="episode 0, final")
         run.report.image("plots/final_episode0.png", "episode 0: final blocks")
-        episode = episode_replay(env_cfg, cfg.assistant, keys[0], goals[0], params)
+        episode = episode_replay(
+            env_cfg, cfg.assistant, keys[0], goals[0], human.params, human.kind
+        )
         run.write_json("episode0.json", episode)
         save_episode_html(run.dir / "episode0.html", episode, title="assist rollout, episode 0")
         run.report.text(
@@ -205,11 +213,13 @@ def run_rollout(cfg: RolloutConfig) -> Path:
 
 
 def _report(run: Run, cfg: RolloutConfig, metrics: dict[str, dict[str, float]]) -> None:
+    from alignlab.assist._human_model import describe_human
+
     r = run.report
     r.heading("What was run")
     r.text(
         f"{cfg.episodes} episodes on a {'×'.join(map(str, cfg.size))} grid, horizon {cfg.horizon}; "
-        f"human: {cfg.human} (β = {cfg.beta}, mistake rate {cfg.mistake_rate}); assistant: "
+        f"human: {describe_human(cfg.human, cfg.beta, cfg.mistake_rate)}; assistant: "
         f"{cfg.assistant}; goals: {cfg.goals}; reach rule: {cfg.los}; seed {cfg.seed}; "
         "inventories: "
         + (

@@ -2,9 +2,10 @@
 
 ``make_collect`` returns one jitted function that plays ``fragment`` joint steps in a batch
 of envs: each step the assistant searches (``_search.search``: the true goal never enters the
-tree or the network), the heuristic human acts from its own observation (it sees the goal),
-the env steps, and finished envs restart on a goal drawn from the training bank. The
-function returns the envs where they stopped and the fragment's training items:
+tree or the network), the simulated human (``_human_model``: the heuristic or the
+behaviour-cloned one) acts from its own observation (it sees the goal), the env steps, and
+finished envs restart on a goal drawn from the training bank. The function returns the envs
+where they stopped and the fragment's training items:
 
 * ``state``: the state the assistant decided in (its ``goal`` is read only by the goal loss);
 * ``policy``: the search's improved policy (the policy target);
@@ -27,8 +28,8 @@ import jax
 import jax.numpy as jnp
 
 from alignlab.assist import _env
-from alignlab.assist._humans import HeuristicParams, heuristic_logits
-from alignlab.assist._layout import ASSISTANT, HUMAN, EnvConfig
+from alignlab.assist._human_model import HumanModel, heuristic_human, state_logits
+from alignlab.assist._layout import ASSISTANT, EnvConfig
 from alignlab.assist._net import NetConfig, apply, assistant_input
 from alignlab.assist._search import SearchConfig, search
 
@@ -87,26 +88,25 @@ def make_collect(
     net: NetConfig,
     search_cfg: SearchConfig,
     fragment: int,
-    human: HeuristicParams | None = None,
+    human: HumanModel | None = None,
 ) -> Callable[..., tuple[Actors, Item, Episodes]]:
-    """Jitted ``(params, actors, bank, key) -> (actors, items [T*E], episodes)``; ``human``:
-    the heuristic human's parameters (default ``HeuristicParams()``)."""
-    human = human if human is not None else HeuristicParams()
-    observe = jax.vmap(_env.observe, in_axes=(None, 0, None))
-    observe_inv = jax.vmap(_env.observe_inventory, in_axes=(None, 0, None))
-    human_logits = jax.vmap(heuristic_logits, in_axes=(None, None, 0, None, 0))
+    """``(params, actors, bank, key) -> (actors, items [T*E], episodes)``: a jitted function
+    with ``human``'s params bound as its first argument (traced, not baked in); ``human``: the
+    simulated human (default: the heuristic, ``HeuristicParams()``)."""
+    human = human if human is not None else heuristic_human()
+    human_logits = jax.vmap(
+        functools.partial(state_logits, human.kind, cfg), in_axes=(None, None, 0)
+    )
     step = jax.vmap(_env.step, in_axes=(None, 0, 0))
     init = jax.vmap(_env._init, in_axes=(None, 0, 0))
     pct = jax.vmap(lambda s: _env.goal_percentage(s, cfg))
 
-    def one_step(params: Any, bank: jax.Array, carry: Actors, key: jax.Array) -> Any:
+    def one_step(h_params: Any, params: Any, bank: jax.Array, carry: Actors, key: jax.Array) -> Any:
         k_search, k_human, k_goal, k_init = jax.random.split(key, 4)
         states = carry.states
         n = states.t.shape[0]
         out = search(cfg, net, search_cfg, params, states, k_search)
-        logits_h = human_logits(
-            human, k_human, observe(cfg, states, HUMAN), cfg, observe_inv(cfg, states, HUMAN)
-        )
+        logits_h = human_logits(h_params, k_human, states)
         a_h = jax.random.categorical(k_human, logits_h).astype(jnp.int32)
         a_a = out.action.astype(jnp.int32)
         nxt = step(cfg, states, jnp.stack([a_h, a_a], axis=-1))
@@ -130,10 +130,10 @@ def make_collect(
         )
         return carry, (rec, ep)
 
-    def collect(params: Any, actors: Actors, bank: jax.Array, key: jax.Array) -> Any:
+    def collect(h_params: Any, params: Any, actors: Actors, bank: Any, key: jax.Array) -> Any:
         keys = jax.random.split(key, fragment)
         actors, ((states, policy, hum, rewards, dones), ep) = jax.lax.scan(
-            functools.partial(one_step, params, bank), actors, keys
+            functools.partial(one_step, h_params, params, bank), actors, keys
         )
         last = apply(net, cfg, params, _inputs(cfg, net, actors.states)).value
         values = value_targets(rewards, dones, last, search_cfg.gamma)
@@ -141,7 +141,7 @@ def make_collect(
         items = Item(jax.tree.map(flat, states), flat(policy), flat(hum), flat(values))
         return actors, items, Episodes(*ep)
 
-    return jax.jit(collect)
+    return functools.partial(jax.jit(collect), human.params)
 
 
 def _inputs(cfg: EnvConfig, net: NetConfig, states: _env.State) -> jax.Array:

@@ -5,12 +5,13 @@ what an expert assistant does, and plays greedily from its policy head.
 **Data** (``make_collect``; one jitted ``lax.scan`` over ``chunk`` joint steps in ``E`` games,
 finished games restart on a goal from their own slice of the goal bank):
 
-* ``stage="pretrain"``: the heuristic human builds alone (the assistant NOOPs). Each step
-  records the state and the human's *sampled* action (from the heuristic's logits restricted
-  to its legal mask, so every target is legal).
+* ``stage="pretrain"``: the simulated human (``_human_model``: the heuristic, or the
+  behaviour-cloned one) builds alone (the assistant NOOPs). Each step records the state and
+  the human's *sampled* action (from its logits restricted to its legal mask, so every
+  target is legal).
 * ``stage="sft"``: the expert — a goal-visible ``assist train`` run, searching with its own
   network and ``gumbel_scale = 0`` (the action it plays at evaluation) — plays with the
-  heuristic human. Each step records the state and the expert's action.
+  simulated human. Each step records the state and the expert's action.
 
 **Input view** (``actor_view``): the network reads the observation *of the player whose action
 is the target*, ``_env.observe(cfg, state, player)``, with both goal channels set to zero. For
@@ -41,7 +42,7 @@ import jax
 import jax.numpy as jnp
 
 from alignlab.assist import _env
-from alignlab.assist._humans import HeuristicParams, heuristic_logits
+from alignlab.assist._human_model import HumanKind, HumanModel, heuristic_human, state_logits
 from alignlab.assist._layout import (
     ASSISTANT,
     HUMAN,
@@ -105,28 +106,41 @@ def _draw(bank: jax.Array, lo: jax.Array, n: jax.Array, key: jax.Array) -> jax.A
     return jnp.take(bank, idx, axis=0)
 
 
-@functools.lru_cache(maxsize=8)
 def make_collect(
     cfg: EnvConfig,
     stage: str,
     chunk: int,
     expert_net: NetConfig | None = None,
     expert_search: Any = None,
-    human: HeuristicParams | None = None,
+    human: HumanModel | None = None,
 ) -> Callable[[Games, jax.Array, jax.Array, Any], tuple[Games, Steps]]:
     """Jitted ``(games, bank, key, expert_params) -> (games, steps [chunk, E])`` for
     ``stage`` (``"pretrain"``: the human alone, ``expert_params`` unused; ``"sft"``: the
     expert — ``expert_net`` and ``expert_search`` (a goal-visible ``SearchConfig``) — with the
-    human). Cached by its (hashable) arguments, so runs in one process share compilations."""
+    human). ``human``: the simulated human (default: the heuristic), its params bound as the
+    compiled function's first argument. Compilations are cached by the static arguments and
+    the human's kind, so runs in one process share them."""
+    human = human if human is not None else heuristic_human()
+    fn = _collect_fn(cfg, stage, chunk, expert_net, expert_search, human.kind)
+    return functools.partial(fn, human.params)
+
+
+@functools.lru_cache(maxsize=8)
+def _collect_fn(
+    cfg: EnvConfig,
+    stage: str,
+    chunk: int,
+    expert_net: NetConfig | None,
+    expert_search: Any,
+    kind: HumanKind,
+) -> Callable[..., tuple[Games, Steps]]:
+    """Jitted ``(human_params, games, bank, key, expert_params)`` (``make_collect``)."""
     if stage not in STAGES:
         raise AlignlabError(f"unknown stage {stage!r}", field="stage")
     if (stage == "sft") != (expert_net is not None and expert_search is not None):
         raise AlignlabError("the SFT stage, and only it, needs an expert", field="expert")
-    human = human if human is not None else HeuristicParams()
-    obs_h = jax.vmap(_env.observe, in_axes=(None, 0, None))
-    inv_h = jax.vmap(_env.observe_inventory, in_axes=(None, 0, None))
     mask_h = jax.vmap(_env.legal_action_mask, in_axes=(None, 0, None))
-    logits_h = jax.vmap(heuristic_logits, in_axes=(None, None, 0, None, 0))
+    logits_h = jax.vmap(functools.partial(state_logits, kind, cfg), in_axes=(None, None, 0))
     step = jax.vmap(_env.step, in_axes=(None, 0, 0))
     init = jax.vmap(_env._init, in_axes=(None, 0, 0))
 
@@ -137,10 +151,10 @@ def make_collect(
 
         return search(cfg, expert_net, expert_search, params, states, key).action
 
-    def one_step(bank: jax.Array, params: Any, g: Games, key: jax.Array) -> Any:
+    def one_step(h_params: Any, bank: jax.Array, params: Any, g: Games, key: jax.Array) -> Any:
         k_h, k_a, k_goal, k_init = jax.random.split(key, 4)
         s = g.states
-        logits = logits_h(human, k_h, obs_h(cfg, s, HUMAN), cfg, inv_h(cfg, s, HUMAN))
+        logits = logits_h(h_params, k_h, s)
         logits = jnp.where(mask_h(cfg, s, HUMAN), logits, -jnp.inf)
         a_h = jax.random.categorical(k_h, logits).astype(jnp.int32)
         a_a = assistant_action(params, s, k_a).astype(jnp.int32)
@@ -151,9 +165,9 @@ def make_collect(
         target = a_h if stage == "pretrain" else a_a
         return g._replace(states=nxt), Steps(s, target)
 
-    def collect(games: Games, bank: jax.Array, key: jax.Array, params: Any) -> Any:
+    def collect(h_params: Any, games: Games, bank: jax.Array, key: jax.Array, params: Any) -> Any:
         return jax.lax.scan(
-            functools.partial(one_step, bank, params), games, jax.random.split(key, chunk)
+            functools.partial(one_step, h_params, bank, params), games, jax.random.split(key, chunk)
         )
 
     return jax.jit(collect)

@@ -49,6 +49,14 @@ class SFTConfig:
             "(empty: pretraining only)"
         },
     )
+    human: str = field(
+        default="heuristic",
+        metadata={
+            "help": "simulated human cloned first and playing with the expert: heuristic (β 5, "
+            "no mistakes) or bc:PATH, a behaviour-cloned model from 'assist train-human' for "
+            "this grid"
+        },
+    )
     envs: int = field(
         default=16,
         metadata={"help": "games played at once for the data (>= 2; an eighth, >= 1, held out)"},
@@ -70,8 +78,10 @@ class SFTConfig:
         """Reject values that would crash, train nothing or be ignored; each error names its
         flag. (Whether ``--expert`` is a goal-visible run on this grid is checked by
         ``check_expert`` before any work.)"""
+        from alignlab.assist._human_model import check_human_flag
         from alignlab.core import check_out_dir
 
+        check_human_flag(self.human)
         if self.goals not in ("house", "blob") and not self.goals.endswith(".npz"):
             bad_flag("goals", f"unknown goals '{self.goals}'; use house, blob or FILE.npz")
         check_grid(self.size, self.goals if self.goals in ("house", "blob") else "")

@@ -52,6 +52,7 @@ def run_sft(cfg: SFTConfig) -> Path:
     import jax
     import jax.numpy as jnp
 
+    from alignlab.assist._human_model import load_human
     from alignlab.assist._layout import EnvConfig
     from alignlab.assist._learner import make_optimizer
     from alignlab.assist._net import NetConfig, init_params
@@ -62,6 +63,7 @@ def run_sft(cfg: SFTConfig) -> Path:
         cfg = resumed_config(cfg, cfg.resume)
     expert = check_expert(cfg)  # flag errors before any work
     env = EnvConfig(size=tuple(cfg.size), horizon=cfg.horizon)  # type: ignore[arg-type]
+    human = load_human(cfg.human, env)  # a BC model for another grid fails before the run
     net = NetConfig(width=cfg.width, depth=cfg.depth, kernel=cfg.kernel)
     bank = training_goals(cfg, env)  # type: ignore[arg-type]
     if len(bank) < 2:
@@ -82,7 +84,8 @@ def run_sft(cfg: SFTConfig) -> Path:
         run.truncate_metrics(int(tree["epoch"]))
         for i, stage in enumerate(cfg.stages):
             if int(tree["epoch"]) < (i + 1) * cfg.epochs:
-                tree = _stage(cfg, run, env, net, stage, i, jnp.asarray(bank), expert, tree, meta)
+                players = (human, expert)
+                tree = _stage(cfg, run, env, net, stage, i, jnp.asarray(bank), players, tree, meta)
         _save_model(run.dir / MODEL_DIR, tree, meta)
         from alignlab.assist._sft_report import write_report
 
@@ -104,11 +107,12 @@ def _stage(
     stage: str,
     index: int,
     bank: Any,
-    expert: Any,
+    players: tuple[Any, Any],
     tree: dict[str, Any],
     meta: dict[str, Any],
 ) -> dict[str, Any]:
-    """Generate the stage's data, train the rest of its epochs; the new training state."""
+    """Generate the stage's data with ``players`` (the simulated human, the expert or None),
+    train the rest of its epochs; the new training state."""
     import jax
     import jax.numpy as jnp
 
@@ -118,7 +122,7 @@ def _stage(
 
     steps = cfg.pretrain_steps if stage == "pretrain" else cfg.sft_steps
     key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed), 1 + index)
-    train, val, info = generate(cfg, env, stage, bank, expert, key, steps)
+    train, val, info = generate(cfg, env, stage, bank, players, key, steps)
     opt = make_optimizer(cfg.lr)
     start = index * cfg.epochs
     params, opt_state = tree["params"], tree["opt_state"]
@@ -152,10 +156,13 @@ def _stage(
 
 
 def generate(
-    cfg: SFTConfig, env: Any, stage: str, bank: Any, expert: Any, key: Any, steps: int
+    cfg: SFTConfig, env: Any, stage: str, bank: Any, players: tuple[Any, Any], key: Any, steps: int
 ) -> tuple[Any, Any, dict[str, Any]]:
     """``(train, val, info)``: the stage's steps (``_sft.Steps`` of numpy ``[N]`` leaves) from
-    the training games and the held-out ones, and the data figures for ``metrics.jsonl``."""
+    the training games and the held-out ones, and the data figures for ``metrics.jsonl``;
+    ``players``: ``(human, expert)``, the ``_human_model.HumanModel`` and the ``_sft.Expert``
+    (None for pretraining)."""
+    human, expert = players
     import jax
     import jax.numpy as jnp
 
@@ -171,9 +178,9 @@ def generate(
     chunk = min(_CHUNK, -(-steps // cfg.envs))
     n_chunks = -(-steps // (cfg.envs * chunk))
     if stage == "pretrain":
-        collect, params = make_collect(env, stage, chunk), None
+        collect, params = make_collect(env, stage, chunk, human=human), None
     else:
-        collect = make_collect(env, stage, chunk, expert.net, expert.search)
+        collect = make_collect(env, stage, chunk, expert.net, expert.search, human)
         params = expert.params
     k_start, k_play = jax.random.split(key)
     games = start_games(env, k_start, lo, n, bank)

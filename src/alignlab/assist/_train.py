@@ -1,7 +1,7 @@
 """``alignlab assist train``: AssistanceZero self-play training (arXiv 2504.07091).
 
 One loop, cleanrl-style: each iteration plays a fragment of ``--fragment`` steps in
-``--envs`` games (``_selfplay``: the assistant searches, the heuristic human acts), adds the
+``--envs`` games (``_selfplay``: the assistant searches, the ``--human`` plays), adds the
 fragment to the replay buffer (``_replay``), and makes ``--updates`` learner steps
 (``_learner``). The run folder is resumable (``core.Run``): ``metrics.jsonl`` gets one line
 per iteration while training runs, the whole training state (parameters, optimiser state,
@@ -114,6 +114,7 @@ def fresh_state(cfg: TrainConfig, s: Setup, bank: Any) -> dict[str, Any]:
 def run_train(cfg: TrainConfig) -> Path:
     import jax.numpy as jnp
 
+    from alignlab.assist._human_model import load_human
     from alignlab.core import (
         Run,
         latest_checkpoint,
@@ -125,6 +126,7 @@ def run_train(cfg: TrainConfig) -> Path:
     if cfg.resume:
         cfg = resumed_config(cfg, cfg.resume)
     s = setup(cfg)
+    human = load_human(cfg.human, s.env)  # a BC model for another grid fails before the run
     bank = jnp.asarray(training_goals(cfg, s.env))
     meta = _meta(cfg, s)
     if cfg.resume:
@@ -139,9 +141,9 @@ def run_train(cfg: TrainConfig) -> Path:
             state, _, _ = load_checkpoint(last, like=state, meta=meta)
         run.truncate_metrics(int(state["env_steps"]))
         if last is None and cfg.pretrain_steps:
-            state = _pretrain_heads(cfg, s, bank, state, run)
+            state = _pretrain_heads(cfg, s, bank, state, run, human)
             save_checkpoint(ckpt_dir, 0, state, meta)
-        loop = _Loop(cfg, s, bank, state)
+        loop = _Loop(cfg, s, bank, state, human)
         try:
             iters = range(int(state["iteration"]), cfg.iterations)
             for it in track(iters, total=len(iters), desc="assist train"):
@@ -156,7 +158,9 @@ def run_train(cfg: TrainConfig) -> Path:
     return run.dir
 
 
-def _pretrain_heads(cfg: TrainConfig, s: Setup, bank: Any, state: dict[str, Any], run: Any) -> Any:
+def _pretrain_heads(
+    cfg: TrainConfig, s: Setup, bank: Any, state: dict[str, Any], run: Any, human: Any
+) -> Any:
     """``state`` after ``_pretrain``: the goal and human heads trained on the human building
     alone for ``cfg.pretrain_steps`` env steps, which count in ``env_steps``; metrics rows
     with ``"phase": "pretrain"``."""
@@ -167,7 +171,7 @@ def _pretrain_heads(cfg: TrainConfig, s: Setup, bank: Any, state: dict[str, Any]
     from alignlab.assist._pretrain import collect_human_play, pretrain, pretrain_updates
 
     k_play, k_train = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(cfg.seed), 1))
-    steps = collect_human_play(s.env, bank, cfg.pretrain_steps, cfg.envs, k_play)
+    steps = collect_human_play(s.env, bank, cfg.pretrain_steps, cfg.envs, k_play, human)
     played = int(steps.action.shape[0])
     n = pretrain_updates(played, cfg.pretrain_epochs, cfg.batch_size)
     every = max(1, n // 20)
@@ -189,9 +193,12 @@ def _pretrain_heads(cfg: TrainConfig, s: Setup, bank: Any, state: dict[str, Any]
 class _Loop:
     """The training state between iterations and one iteration of play + updates."""
 
-    def __init__(self, cfg: TrainConfig, s: Setup, bank: Any, state: dict[str, Any]) -> None:
+    def __init__(
+        self, cfg: TrainConfig, s: Setup, bank: Any, state: dict[str, Any], human: Any = None
+    ) -> None:
         import jax
 
+        from alignlab.assist._human_model import load_human
         from alignlab.assist._learner import LossWeights, make_optimizer, make_update
         from alignlab.assist._replay import replay_sample
         from alignlab.assist._selfplay import make_collect
@@ -200,7 +207,8 @@ class _Loop:
         self.params, self.opt_state = state["params"], state["opt_state"]
         self.replay, self.actors, self.key = state["replay"], state["actors"], state["key"]
         self.env_steps = int(state["env_steps"])
-        self.collect = make_collect(s.env, s.net, s.search, cfg.fragment)
+        human = human if human is not None else load_human(cfg.human, s.env)
+        self.collect = make_collect(s.env, s.net, s.search, cfg.fragment, human=human)
         self.update = make_update(s.env, s.net, LossWeights(), make_optimizer(cfg.lr))
         self.sample = jax.jit(replay_sample, static_argnums=2)
         self.pool = None

@@ -63,6 +63,14 @@ class TrainConfig:
         default=False,
         metadata={"help": "the upper-bound baseline: the network and search are given the goal"},
     )
+    human: str = field(
+        default="heuristic",
+        metadata={
+            "help": "simulated human in self-play and pretraining: heuristic (β 5, no "
+            "mistakes) or bc:PATH, a behaviour-cloned model from 'assist train-human' for "
+            "this grid; fixed for the run (not changed on --resume)"
+        },
+    )
     checkpoint_every: int = field(
         default=20, metadata={"help": "learner iterations between checkpoints (>= 1)"}
     )
@@ -76,8 +84,10 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         """Reject values that would crash or train nothing; each error names its flag."""
+        from alignlab.assist._human_model import check_human_flag
         from alignlab.core import check_out_dir
 
+        check_human_flag(self.human)
         if self.goals not in ("house", "blob") and not self.goals.endswith(".npz"):
             bad_flag("goals", f"unknown goals '{self.goals}'; use house, blob or FILE.npz")
         check_grid(self.size, self.goals if self.goals in ("house", "blob") else "")

@@ -9,8 +9,9 @@ they start new games.
 
 On one machine ``ray.init`` starts a local Ray instance; on a cluster set ``RAY_ADDRESS``
 (``ray start --head`` on the head node, ``ray start --address=...`` on the others) and each
-worker takes one CPU. On a GPU machine the learner runs on the GPU (JAX picks it) while the
-workers play on CPUs.
+worker takes one CPU. Each worker loads the simulated human itself (``--human``: a BC
+model's file must be at the same path on every node). On a GPU machine the learner runs on the
+GPU (JAX picks it) while the workers play on CPUs.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def _worker_class() -> Any:
             import jax
             import jax.numpy as jnp
 
+            from alignlab.assist._human_model import load_human
             from alignlab.assist._selfplay import make_collect, start_actors
             from alignlab.assist._train import setup, training_goals
             from alignlab.assist._train_cmd import TrainConfig
@@ -47,7 +49,10 @@ def _worker_class() -> Any:
             self.bank = jnp.asarray(training_goals(cfg, self.s.env))
             key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed), 1_000 + index)
             self.actors = start_actors(self.s.env, key, self.bank, cfg.envs)
-            self.collect = make_collect(self.s.env, self.s.net, self.s.search, cfg.fragment)
+            human = load_human(cfg.human, self.s.env)  # the file must be readable here
+            self.collect = make_collect(
+                self.s.env, self.s.net, self.s.search, cfg.fragment, human=human
+            )
 
         def play(self, params: Any, key: np.ndarray) -> tuple[Any, Any]:
             import jax
