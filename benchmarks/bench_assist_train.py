@@ -1,7 +1,7 @@
 """Env steps/s of the whole AssistanceZero training loop, against self-play alone, same process.
 
 Prints JSON. On the CPU recipe's setting (6×6×6 procedural houses, horizon 100, the default
-network, 16 simulations, 16 games × 16-step fragments, 2 updates of batch 128 per fragment):
+network, 16 simulations, 16 games × 16-step fragments, 8 updates of batch 128 per fragment):
 
 * ``selfplay_env_steps_per_s``: the jitted self-play fragment alone (search, human, env step,
   auto-reset) — the baseline;

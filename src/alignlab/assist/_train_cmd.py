@@ -57,7 +57,13 @@ class TrainConfig:
     kernel: int = field(default=3, metadata={"help": "3D-conv kernel size, odd (paper: 5)"})
     lr: float = field(default=1e-3, metadata={"help": "Adam learning rate (> 0)"})
     batch_size: int = field(default=128, metadata={"help": "replay items per update (>= 1)"})
-    updates: int = field(default=2, metadata={"help": "learner updates after each fragment (>= 1)"})
+    updates: int = field(
+        default=8,
+        metadata={
+            "help": "learner updates after each fragment (>= 1; each fragment's items are "
+            "sampled updates x batch-size / (envs x fragment) times on average)"
+        },
+    )
     replay: int = field(default=8192, metadata={"help": "replay capacity in steps (>= 1)"})
     goal_visible: bool = field(
         default=False,
