@@ -5,9 +5,10 @@
 #   examples/assist/cpu_recipe.sh [OUT] [ENV_STEPS]
 #
 # OUT (default runs/assist-recipe) receives one run folder per command; ENV_STEPS (default
-# 60000) is every learning assistant's budget of env steps: AssistanceZero, the goal-visible
-# upper bound, PPO, and pretraining + SFT (half the steps of human play, half of the
-# goal-visible expert's play). Setting: 6x6x6 procedural houses, horizon 100, the heuristic
+# 60000) is every learning assistant's budget of env steps: AssistanceZero (a quarter of the
+# steps of the human building alone, on which its goal and human-action heads are pretrained,
+# then three quarters of self-play), the goal-visible upper bound, PPO, and pretraining + SFT
+# (half the steps of human play, half of the goal-visible expert's play). Setting: 6x6x6 procedural houses, horizon 100, the heuristic
 # human, a 2 x 32 network with 3^3 kernels, 16 search simulations. Every command resumes
 # (--resume) if the script is stopped and run again with the same OUT.
 set -euo pipefail
@@ -40,7 +41,7 @@ run() {
 }
 
 start=$(date +%s)
-run train azero "${COMMON[@]}" --env-steps "$STEPS"
+run train azero "${COMMON[@]}" --pretrain-steps $((STEPS / 4)) --env-steps $((STEPS - STEPS / 4))
 run train goal-visible "${COMMON[@]}" --env-steps "$STEPS" --goal-visible
 run train-ppo ppo "${COMMON[@]}" --env-steps "$STEPS"
 run train-sft sft "${COMMON[@]}" --pretrain-steps $((STEPS / 2)) --sft-steps $((STEPS / 2)) \
