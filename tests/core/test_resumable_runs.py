@@ -3,6 +3,7 @@ provenance."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -10,7 +11,13 @@ from typing import Any
 
 import pytest
 
-from alignlab.core import AlignlabError, Run, collect_provenance, read_metrics_log
+from alignlab.core import (
+    AlignlabError,
+    Run,
+    collect_provenance,
+    read_metrics_log,
+    resumed_config,
+)
 
 CFG = {"steps": 4, "lr": 0.1, "net": {"width": 8}, "resume": None}
 
@@ -84,6 +91,50 @@ def test_config_mismatch_names_file_and_field(tmp_path: Path) -> None:
         Run.resume(run_dir, {**CFG, "seed": 1})
     assert err.value.field == "seed"
     assert Run.resume(run_dir, {**CFG, "net": {"width": 16}}, allowed=("net.width",))
+    assert _meta(run_dir)["status"] == "failed"  # checking changed nothing
+
+
+@dataclasses.dataclass(frozen=True)
+class _Config:
+    """A command's config after two fields were added (``human``, ``tags``)."""
+
+    steps: int = 4
+    lr: float = 0.1
+    human: str = "heuristic"
+    tags: tuple[str, ...] = dataclasses.field(default_factory=tuple)
+    resume: str = ""
+
+
+def _run_before_new_fields(tmp_path: Path) -> Path:
+    """A crashed run whose ``config.json`` predates ``_Config.human`` and ``_Config.tags``."""
+    run = Run("assist", "train", {"steps": 4, "lr": 0.1, "resume": ""}, tmp_path, resumable=True)
+    with pytest.raises(RuntimeError), run:
+        raise RuntimeError("killed")
+    return run.dir
+
+
+def test_a_field_newer_than_the_run_resumes_at_its_default(tmp_path: Path) -> None:
+    run_dir = _run_before_new_fields(tmp_path)
+    cfg = resumed_config(_Config(steps=8, resume=str(run_dir)), run_dir)
+    assert cfg == _Config(steps=8, resume=str(run_dir))  # the new fields keep their defaults
+    with Run.resume(run_dir, cfg, allowed=("steps", "resume")) as run:
+        run.log_metrics(1, {"loss": 0.5})
+    saved = json.loads((run_dir / "config.json").read_text())
+    assert saved["human"] == "heuristic" and saved["tags"] == [] and saved["steps"] == 8
+    assert _meta(run_dir)["status"] == "done"
+
+
+def test_a_field_newer_than_the_run_may_not_change_on_resume(tmp_path: Path) -> None:
+    run_dir = _run_before_new_fields(tmp_path)
+    for changed, field, default in (
+        (_Config(human="bc:h.npz"), "human", "'heuristic'"),
+        (_Config(tags=("a",)), "tags", "[]"),
+    ):
+        cfg = resumed_config(dataclasses.replace(changed, resume=str(run_dir)), run_dir)
+        with pytest.raises(AlignlabError, match="predates that field") as err:
+            Run.resume(run_dir, cfg, allowed=("resume",))
+        assert err.value.field == field and err.value.file == str(run_dir / "config.json")
+        assert f"the default {default}" in str(err.value)
     assert _meta(run_dir)["status"] == "failed"  # checking changed nothing
 
 

@@ -59,6 +59,32 @@ def _jsonable(config: Any) -> Any:
     return config
 
 
+def _with_new_defaults(stored: Any, config: Any) -> tuple[Any, set[str]]:
+    """``stored`` (a run's ``config.json``) with every field of the dataclass ``config`` that
+    it lacks — one added to the command after the run was written — set to the field's
+    default, which is how the run behaved; and the names filled in. Resuming with such a field
+    at its default is then the same run; with another value, a differing field. A ``config``
+    that is not a dataclass has no defaults: nothing is filled in."""
+    if not (
+        isinstance(stored, dict)
+        and dataclasses.is_dataclass(config)
+        and not isinstance(config, type)
+    ):
+        return stored, set()
+    added: dict[str, Any] = {}
+    for f in dataclasses.fields(config):
+        if f.name in stored:
+            continue
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            continue
+        added[f.name] = normalize_json(_jsonable(default))
+    return {**stored, **added}, set(added)
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
@@ -114,7 +140,9 @@ class Run:
         """Reopen a resumable run that did not finish; enter it with ``with``.
 
         ``config`` must equal the run's ``config.json`` except at the (dotted) keys in
-        ``allowed`` (e.g. ``("steps", "resume")``); it replaces ``config.json``. The caller
+        ``allowed`` (e.g. ``("steps", "resume")``); it replaces ``config.json``. A field of a
+        dataclass ``config`` that the run's ``config.json`` lacks (a field newer than the run)
+        counts as its default there: it may stay at the default, not change. The caller
         restores its checkpoint and calls ``truncate_metrics`` with the restored step.
         ``extend=True`` also reopens a ``done`` run, to train it further (e.g. more steps).
 
@@ -135,13 +163,17 @@ class Run:
         run = cls.__new__(cls)
         run._setup(str(meta.get("system")), str(meta.get("verb")), config, folder, True)
         allowed = tuple(allowed)
-        diff = json_difference(
-            read_json(folder / "config.json"), normalize_json(run.config), ignore=allowed
-        )
+        stored, added = _with_new_defaults(read_json(folder / "config.json"), config)
+        diff = json_difference(stored, normalize_json(run.config), ignore=allowed)
         if diff is not None:
             where, old, new = diff
+            has = (
+                f"no {where!r} (it predates that field; it ran as the default {old!r})"
+                if where in added
+                else repr(old)
+            )
             raise AlignlabError(
-                f"the run has {old!r}, the new config {new!r}; only "
+                f"the run has {has}, the new config {new!r}; only "
                 f"{', '.join(allowed) or 'nothing'} may change on resume",
                 file=folder / "config.json",
                 field=where,
@@ -401,7 +433,8 @@ def resumed_config(cfg: C, run_dir: str | Path) -> C:
     of ``cfg`` (a dataclass built from the command line) that differs from its default laid
     over it. So ``--resume RUN`` alone continues the run as it was, and ``--resume RUN
     --steps N`` changes only the steps; whether a change is allowed is ``Run.resume``'s call.
-    JSON lists come back as tuples (the configs' sequences are tuples).
+    A field the run's ``config.json`` lacks (newer than the run) keeps ``cfg``'s value. JSON
+    lists come back as tuples (the configs' sequences are tuples).
 
     Raises:
         AlignlabError: no ``config.json`` in ``run_dir``, not a JSON object, or it does not
