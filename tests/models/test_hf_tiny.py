@@ -193,3 +193,27 @@ def test_tiny_builders() -> None:
     # the same seed gives the same weights
     again = tiny_causal_lm_model(tok, hidden=16, layers=1, heads=2, seed=1)
     assert all(torch.equal(p, q) for p, q in zip(lm.parameters(), again.parameters(), strict=True))
+
+
+def test_image_parts_are_refused_not_dropped(lm: HFCausalLM) -> None:
+    from PIL import Image
+
+    from alignlab.models import image_part, text_part, user_message
+
+    chat = [
+        {"role": "system", "content": "be brief"},
+        user_message("what is this?", Image.new("RGB", (2, 2)), image_part("https://x.test/a.png")),
+    ]
+    for call in (lambda: lm.generate(chat, max_tokens=2), lambda: lm.first_token_logprobs(chat)):
+        with pytest.raises(AlignlabError) as err:
+            call()
+        msg = str(err.value)
+        assert err.value.field == "messages" and f"model '{lm.name}'" in msg
+        assert "text-only" in msg and "2 image part(s)" in msg
+        assert "messages[1]: data:image/png;base64," in msg and "https://x.test/a.png" in msg
+    # text parts alone are fine and read as the plain string would be
+    parts = [{"role": "user", "content": [text_part("hello "), text_part("there")]}]
+    plain = [{"role": "user", "content": "hello there"}]
+    assert lm.generate(parts, temperature=0, max_tokens=3) == lm.generate(
+        plain, temperature=0, max_tokens=3
+    )

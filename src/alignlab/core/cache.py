@@ -1,7 +1,9 @@
 """A small on-disk key → array store (sqlite), so re-running a command costs nothing.
 
 sqlite gives atomic, crash-safe commits and concurrent readers for free; a folder of .npy files
-would need its own locking and fsync discipline.
+would need its own locking and fsync discipline. One connection per cache, shared by threads
+behind a lock: sqlite serialises writers anyway, and Python's ``with db:`` transactions on a
+shared connection would otherwise interleave (one thread committing or rolling back another's).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import contextlib
 import io
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -60,10 +63,11 @@ class ArrayCache:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._db = _connect(self.path, "arrays", "BLOB")
+        self._lock = threading.Lock()
 
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
-        with _sqlite_errors(self.path):
+        with self._lock, _sqlite_errors(self.path):
             for start in range(0, len(keys), 500):  # sqlite caps bound parameters per statement
                 chunk = list(keys[start : start + 500])
                 marks = ",".join("?" * len(chunk))
@@ -89,15 +93,16 @@ class ArrayCache:
                 np.save(buf, np.asarray(arr), allow_pickle=False)
                 yield key, buf.getvalue()
 
-        with _sqlite_errors(self.path), self._db:
+        with self._lock, _sqlite_errors(self.path), self._db:
             self._db.executemany("INSERT OR REPLACE INTO arrays VALUES (?, ?)", blobs())
 
     def __len__(self) -> int:
-        with _sqlite_errors(self.path):
+        with self._lock, _sqlite_errors(self.path):
             return int(self._db.execute("SELECT COUNT(*) FROM arrays").fetchone()[0])
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
 
 def default_cache_dir() -> Path:
@@ -111,6 +116,8 @@ def default_cache_dir() -> Path:
 class JsonCache:
     """Maps string keys to JSON values inside one sqlite file (e.g. HTTP response caches).
 
+    Safe to share between threads (one lock around the connection).
+
     Raises:
         AlignlabError: the file is not a sqlite database, is corrupt, or cannot be opened.
     """
@@ -118,9 +125,10 @@ class JsonCache:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._db = _connect(self.path, "entries", "TEXT")
+        self._lock = threading.Lock()
 
     def get(self, key: str) -> object | None:
-        with _sqlite_errors(self.path):
+        with self._lock, _sqlite_errors(self.path):
             row = self._db.execute("SELECT value FROM entries WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
@@ -132,10 +140,14 @@ class JsonCache:
             ) from None
 
     def put(self, key: str, value: object) -> None:
-        with _sqlite_errors(self.path), self._db:
-            self._db.execute(
-                "INSERT OR REPLACE INTO entries VALUES (?, ?)", (key, json.dumps(value))
-            )
+        blob = json.dumps(value)  # outside the lock: encoding can be slow for big values
+        with self._lock, _sqlite_errors(self.path), self._db:
+            self._db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?)", (key, blob))
+
+    def __len__(self) -> int:
+        with self._lock, _sqlite_errors(self.path):
+            return int(self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()

@@ -6,7 +6,11 @@
 - Hub access for transformers loads: :func:`hub_kwargs` keeps a load to the local cache when
   :func:`hub_reachable` says the hub cannot be reached, :func:`hub_client_offline` puts the hub
   client offline for a block, and :func:`hub_load_error` turns a failed load into a clear error.
-- OpenAI-compatible servers: :class:`OpenAIChat`.
+- OpenAI-compatible servers: :class:`OpenAIChat` (many requests in flight with
+  :meth:`OpenAIChat.complete_many`; any :class:`ChatBackend` with :func:`complete_many`);
+  :class:`StubChatServer` is a local one for tests and benchmarks.
+- Messages with images: :func:`user_message`, :func:`image_part`, :func:`text_part`,
+  :func:`image_data_url` (PIL images and PNG/JPEG files as data URLs), :func:`content_parts`.
 - Tiny random models built in code for tests: :func:`tiny_lm`, :func:`tiny_encoder`, ...
 - One-string specs: :func:`load_encoder`, :func:`load_causal_lm`, :data:`MODEL_SPECS`.
 """
@@ -19,6 +23,16 @@ from alignlab.models._bundled import (
     smollm2,
     smollm2_cache_dir,
     wordllama_encoder,
+)
+from alignlab.models._chat_batch import complete_many
+from alignlab.models._content import (
+    content_parts,
+    image_data_url,
+    image_part,
+    message_images,
+    message_text,
+    text_part,
+    user_message,
 )
 from alignlab.models._hf import (
     POOLINGS,
@@ -35,8 +49,21 @@ from alignlab.models._hub import (
     hub_reachable,
 )
 from alignlab.models._openai import OpenAIChat
-from alignlab.models._protocols import CausalLM, ChatBackend, Completion, Message, TextEncoder
+from alignlab.models._protocols import (
+    CausalLM,
+    ChatBackend,
+    ChatRequest,
+    ChatResult,
+    Completion,
+    ContentPart,
+    ImagePart,
+    Message,
+    TextEncoder,
+    TextPart,
+    Usage,
+)
 from alignlab.models._specs import MODEL_SPECS, ModelSpec, load_causal_lm, load_encoder
+from alignlab.models._stub_server import StubChatServer, StubReply
 from alignlab.models._tiny import (
     tiny_causal_lm_model,
     tiny_encoder,
@@ -51,31 +78,47 @@ __all__ = [
     "POOLINGS",
     "CausalLM",
     "ChatBackend",
+    "ChatRequest",
+    "ChatResult",
     "Completion",
+    "ContentPart",
     "FeatureBatch",
     "HFCausalLM",
     "HFEncoder",
+    "ImagePart",
     "Message",
     "ModelSpec",
     "OpenAIChat",
+    "StubChatServer",
+    "StubReply",
     "TextEncoder",
+    "TextPart",
+    "Usage",
     "WordLlamaEncoder",
+    "complete_many",
+    "content_parts",
     "hub_client_offline",
     "hub_offline",
     "hub_kwargs",
     "hub_load_error",
     "hub_reachable",
+    "image_data_url",
+    "image_part",
     "load_causal_lm",
     "load_encoder",
     "load_hf",
+    "message_images",
+    "message_text",
     "minilm",
     "smollm2",
     "smollm2_cache_dir",
+    "text_part",
     "tiny_causal_lm_model",
     "tiny_encoder",
     "tiny_encoder_model",
     "tiny_lm",
     "tiny_seq_classifier_model",
     "tiny_tokenizer",
+    "user_message",
     "wordllama_encoder",
 ]

@@ -18,6 +18,7 @@ import torch
 from alignlab.core import AlignlabError
 from alignlab.core.progress import progress_enabled
 from alignlab.models._batching import Batch, iter_batches, tokenize
+from alignlab.models._content import message_images, message_text
 from alignlab.models._hub import hub_client_offline, hub_kwargs, hub_load_error
 from alignlab.models._protocols import Message
 
@@ -238,8 +239,12 @@ class HFCausalLM(HFEncoder):
         return out
 
     def prompt_ids(self, messages: list[Message]) -> torch.Tensor:
-        """``[1, t]`` ids of the chat-templated prompt with a generation prompt."""
-        msgs = [{"role": m["role"], "content": _text_of(m["content"])} for m in messages]
+        """``[1, t]`` ids of the chat-templated prompt with a generation prompt.
+
+        Raises:
+            AlignlabError: the chat holds image parts (this model reads text only).
+        """
+        msgs = self._text_messages(messages)
         if getattr(self.tokenizer, "chat_template", None):
             prompt = self.tokenizer.apply_chat_template(
                 msgs, tokenize=False, add_generation_prompt=True
@@ -248,6 +253,24 @@ class HFCausalLM(HFEncoder):
             prompt = "".join(f"{m['role']}: {m['content']}\n" for m in msgs) + "assistant: "
         ids = self.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
         return ids.to(self.device)
+
+    def _text_messages(self, messages: list[Message]) -> list[dict[str, str]]:
+        """The chat with each content flattened to its text; images are refused, never dropped
+        (a text-only model that silently lost the image would answer a different question)."""
+        images = message_images(messages)
+        if images:
+            where = ", ".join(f"messages[{i}]: {url}" for i, url in images[:3])
+            more = f" and {len(images) - 3} more" if len(images) > 3 else ""
+            raise AlignlabError(
+                f"model '{self.name}' is a text-only {type(self).__name__} and cannot read "
+                f"images, but the chat has {len(images)} image part(s) ({where}{more}); send "
+                "images to a vision-language model (e.g. OpenAIChat on a vLLM server)",
+                field="messages",
+            )
+        return [
+            {"role": m["role"], "content": message_text(m.get("content"), where=f"messages[{i}]")}
+            for i, m in enumerate(messages)
+        ]
 
     def generate(
         self,
@@ -295,12 +318,6 @@ class HFCausalLM(HFEncoder):
             tok = self.tokenizer.decode([i])
             out[tok] = float(np.logaddexp(out[tok], v)) if tok in out else float(v)
         return out
-
-
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return "".join(p.get("text", "") for p in content if p.get("type") == "text")
 
 
 def _pad_id(tokenizer: Any) -> int:

@@ -1,9 +1,11 @@
 """OpenAI-compatible chat backend (OpenAI, vLLM, any compatible server) over httpx.
 
 Retries 429/5xx/timeouts/connection errors with exponential backoff and jitter (honouring
-``Retry-After``); caches each sample separately, so asking for more samples later only pays for
-the new ones. The API key is read from the environment per request and never stored, logged,
-cached or put into an error message.
+``Retry-After``), a bounded number of times; caches each sample separately under a key of (base
+URL, model, full messages with image bytes, params, sample index), so asking for more samples
+later only pays for the new ones. Safe to call from many threads: :meth:`OpenAIChat.complete_many`
+keeps up to N requests in flight. The API key is read from the environment per request and never
+stored, logged, cached or put into an error message.
 """
 
 from __future__ import annotations
@@ -11,25 +13,31 @@ from __future__ import annotations
 import json
 import os
 import random
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from alignlab.core import AlignlabError, JsonCache, sha256_text
-from alignlab.models._protocols import Completion, Message
+from alignlab.models._chat_batch import Errors, complete_many
+from alignlab.models._protocols import ChatRequest, ChatResult, Completion, Message, Usage
 
 _RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 _MAX_DELAY_S = 60.0
+_KEY_VERSION = 2  # 1 left out the base URL, so two servers shared cache entries
 
 
 class OpenAIChat:
     """A :class:`ChatBackend` for ``POST {base_url}/chat/completions``.
 
     ``cache``: a :class:`JsonCache` or a path to one; ``transport``: an httpx transport (tests
-    pass ``httpx.MockTransport``).
+    pass ``httpx.MockTransport``). ``timeout`` (seconds) bounds each attempt; one call makes at
+    most ``max_retries + 1`` attempts. ``n_requests`` counts HTTP attempts and ``usage`` sums the
+    tokens servers reported, over all threads.
     """
 
     def __init__(
@@ -49,9 +57,13 @@ class OpenAIChat:
         self.api_key_env = api_key_env
         self.max_retries = max_retries
         self.cache = JsonCache(cache) if isinstance(cache, str | Path) else cache
-        self._client = httpx.Client(timeout=timeout, transport=transport)
+        # no connection cap: complete_many's pool bounds the requests in flight
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=256)
+        self._client = httpx.Client(timeout=timeout, transport=transport, limits=limits)
         self.sleep: Callable[[float], None] = time.sleep  # replaced in tests
         self.n_requests = 0
+        self.usage = Usage()
+        self._lock = threading.Lock()  # guards the two counters above
 
     def close(self) -> None:
         self._client.close()
@@ -61,6 +73,20 @@ class OpenAIChat:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def complete_many(
+        self,
+        requests: Sequence[ChatRequest],
+        *,
+        concurrency: int = 8,
+        errors: Errors = "raise",
+        desc: str = "chat",
+    ) -> list[ChatResult]:
+        """Up to ``concurrency`` requests in flight (threads over the shared httpx client);
+        results in input order; with ``errors="record"`` a failed request is a
+        :class:`ChatResult` with ``error`` set and the others are kept. See
+        :func:`complete_many`."""
+        return complete_many(self, requests, concurrency=concurrency, errors=errors, desc=desc)
 
     def complete(
         self,
@@ -80,7 +106,7 @@ class OpenAIChat:
             "top_logprobs": top_logprobs,
             "seed": seed,
         }
-        keys = [self._cache_key(messages, params, i) for i in range(n)]
+        keys = self._cache_keys(messages, params, n)
         found: list[Completion | None] = [self._cached(k) for k in keys]
         missing = [i for i, c in enumerate(found) if c is None]
         if missing:
@@ -88,20 +114,35 @@ class OpenAIChat:
             for i, comp in zip(missing, fresh, strict=False):
                 found[i] = comp
                 if self.cache is not None:
-                    self.cache.put(keys[i], {"text": comp.text, "top_logprobs": comp.top_logprobs})
+                    usage = None if comp.usage is None else asdict(comp.usage)
+                    entry = {"text": comp.text, "top_logprobs": comp.top_logprobs, "usage": usage}
+                    self.cache.put(keys[i], entry)
         if any(c is None for c in found):
             raise AlignlabError(
                 f"{self.base_url} returned fewer than {n} choices", field="base_url"
             )
         return [c for c in found if c is not None]
 
-    def _cache_key(self, messages: list[Message], params: dict[str, Any], index: int) -> str:
-        blob = json.dumps(
-            {"model": self.model, "messages": messages, "params": params, "sample": index},
-            sort_keys=True,
-            ensure_ascii=False,
-        )
-        return sha256_text(blob)
+    def _cache_keys(self, messages: list[Message], params: dict[str, Any], n: int) -> list[str]:
+        """One key per sample index. Images travel inside the messages as data URLs, so their
+        bytes are hashed too; the (possibly megabytes of) messages are serialised once."""
+        key = {
+            "v": _KEY_VERSION,
+            "base_url": self.base_url,
+            "model": self.model,
+            "messages": messages,
+            "params": params,
+        }
+        try:
+            blob = json.dumps(key, sort_keys=True, ensure_ascii=False)
+        except (TypeError, ValueError) as err:
+            raise AlignlabError(
+                f"messages are not JSON ({err}); send images as data URLs (image_part, "
+                "image_data_url)",
+                field="messages",
+            ) from None
+        digest = sha256_text(blob)
+        return [sha256_text(f"{digest}:sample={i}") for i in range(n)]
 
     def _cached(self, key: str) -> Completion | None:
         if self.cache is None:
@@ -109,7 +150,13 @@ class OpenAIChat:
         hit = self.cache.get(key)
         if not isinstance(hit, dict):
             return None
-        return Completion(text=hit["text"], top_logprobs=hit.get("top_logprobs"))
+        usage = hit.get("usage")
+        return Completion(
+            text=hit["text"],
+            top_logprobs=hit.get("top_logprobs"),
+            usage=Usage(**usage) if isinstance(usage, dict) else None,
+            cached=True,
+        )
 
     def _request(self, messages: list[Message], params: dict[str, Any], n: int) -> list[Completion]:
         body: dict[str, Any] = {
@@ -125,8 +172,20 @@ class OpenAIChat:
             body["logprobs"] = True
             body["top_logprobs"] = params["top_logprobs"]
         data = self._post("/chat/completions", body)
-        choices = sorted(data.get("choices") or [], key=lambda c: c.get("index", 0))
-        return [_parse_choice(c) for c in choices]
+        try:
+            usage = _parse_usage(data.get("usage"))
+            choices = sorted(data["choices"], key=lambda c: c.get("index", 0))
+            out = [_parse_choice(c, usage) for c in choices]
+        except (KeyError, TypeError, AttributeError, ValueError) as err:
+            raise AlignlabError(
+                f"{self.base_url} answered 200 with JSON that is not a chat completion "
+                f"({type(err).__name__}: {err}): {self._clip(json.dumps(data))}",
+                field="base_url",
+            ) from None
+        if usage is not None:
+            with self._lock:
+                self.usage += usage
+        return out
 
     def _headers(self) -> dict[str, str]:
         key = os.environ.get(self.api_key_env)
@@ -141,7 +200,8 @@ class OpenAIChat:
                 self.sleep(self._delay(attempt, retry_resp))
             retry_resp = None
             try:
-                self.n_requests += 1
+                with self._lock:
+                    self.n_requests += 1
                 resp = self._client.post(url, json=body, headers=self._headers())
             except (httpx.TimeoutException, httpx.TransportError) as err:
                 last = f"{type(err).__name__}"
@@ -153,11 +213,16 @@ class OpenAIChat:
             if resp.status_code >= 400:
                 raise self._client_error(resp)
             try:
-                return dict(resp.json())
-            except ValueError as err:
+                data = resp.json()
+            except ValueError:
+                data = None
+            if not isinstance(data, dict):
                 raise AlignlabError(
-                    f"{self.base_url} returned a non-JSON body", field="base_url"
-                ) from err
+                    f"{self.base_url} returned a body that is not a JSON object "
+                    f"(HTTP {resp.status_code}): {self._clip(resp.text)}",
+                    field="base_url",
+                )
+            return data
         raise AlignlabError(
             f"cannot reach {self.base_url} after {self.max_retries + 1} attempts ({last})",
             field="base_url",
@@ -173,6 +238,13 @@ class OpenAIChat:
                 pass  # an HTTP date; fall back to backoff
         base = min(_MAX_DELAY_S, 0.5 * 2 ** (attempt - 1))
         return float(base * (0.5 + random.random()))
+
+    def _clip(self, text: str, limit: int = 200) -> str:
+        """A server's body for an error message: one line, short, without the key."""
+        text = " ".join(text.split())
+        text = text if len(text) <= limit else text[: limit - 3] + "..."
+        key = os.environ.get(self.api_key_env)
+        return repr(text.replace(key, "***") if key else text)
 
     def _message(self, resp: httpx.Response) -> str:
         try:
@@ -202,13 +274,23 @@ class OpenAIChat:
         )
 
 
-def _parse_choice(choice: dict[str, Any]) -> Completion:
+def _parse_usage(raw: Any) -> Usage | None:
+    if not isinstance(raw, dict):
+        return None
+    prompt = int(raw.get("prompt_tokens") or 0)
+    completion = int(raw.get("completion_tokens") or 0)
+    return Usage(prompt, completion, int(raw.get("total_tokens") or prompt + completion))
+
+
+def _parse_choice(choice: dict[str, Any], usage: Usage | None) -> Completion:
     text = (choice.get("message") or {}).get("content") or ""
+    if not isinstance(text, str):
+        raise TypeError(f"message content is {type(text).__name__}, not a string")
     lp = choice.get("logprobs")
     if not lp or lp.get("content") is None:
-        return Completion(text=text)
+        return Completion(text=text, usage=usage)
     positions = [
         {t["token"]: float(t["logprob"]) for t in pos.get("top_logprobs") or []}
         for pos in lp["content"]
     ]
-    return Completion(text=text, top_logprobs=positions)
+    return Completion(text=text, top_logprobs=positions, usage=usage)
