@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from alignlab.assist._sft_cmd import SFTConfig
+from alignlab.assist._train_report import figure, what_was_run
 from alignlab.core import read_metrics_log
 
 _WHAT = {
-    "pretrain": "the heuristic human building alone (its sampled actions, from its own view)",
+    "pretrain": "the simulated human building alone (its sampled actions, from its own view)",
     "sft": "the goal-visible expert with the human (the expert's actions)",
 }
 _COLUMNS = (
@@ -42,12 +43,11 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def plot_curves(rows: list[dict[str, Any]], path: Any) -> None:
-    import matplotlib
+    with figure(path, 1, 2, (11, 4)) as (ax_acc, ax_loss):
+        _plot_stages(rows, ax_acc, ax_loss)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
+def _plot_stages(rows: list[dict[str, Any]], ax_acc: Any, ax_loss: Any) -> None:
     for stage in ("pretrain", "sft"):
         pts = [r for r in rows if r["stage"] == stage]
         if not pts:
@@ -64,9 +64,6 @@ def plot_curves(rows: list[dict[str, Any]], path: Any) -> None:
     for ax in (ax_acc, ax_loss):
         ax.set_xlabel("epochs (both stages)")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def write_report(run: Any, cfg: SFTConfig) -> None:
@@ -78,15 +75,16 @@ def write_report(run: Any, cfg: SFTConfig) -> None:
     run.write_metrics({"env_steps": total, "stages": stages})
     plot_curves(rows, run.plot_path("curves.png"))
     r = run.report
-    r.heading("What was run")
-    r.text(
+    what_was_run(
+        r,
         f"The pretraining + SFT imitation baseline on a {'×'.join(map(str, cfg.size))} grid "
         f"({cfg.goals} goals, horizon {cfg.horizon}, one goal and one game in eight held out): "
         f"network {cfg.depth} × {cfg.width} with {cfg.kernel}³ kernels, goal hidden; Adam lr "
         f"{cfg.lr}, batch {cfg.batch_size}, {cfg.epochs} epochs per stage, goal-head weight "
         f"{cfg.goal_weight}. Data budget: {total:,} joint env steps in all. The input is the "
         "acting player's observation with the goal channels zero (the human's steps: its own "
-        "view, itself as 'self')."
+        "view, itself as 'self').",
+        cfg.human,
     )
     lines = [f"- **{s}**: clones {_WHAT[s]}" for s in stages]
     if "sft" not in stages:
