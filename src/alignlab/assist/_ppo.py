@@ -7,8 +7,8 @@ goal-prediction auxiliary loss, trained against the simulated human by PPO (Schu
   its policy logits masked by ``_env.legal_action_mask(cfg, state, ASSISTANT)``; its input is
   ``_net.assistant_input(..., goal_visible=False)`` (goal channels zero), so the goal never
   reaches the policy or the value. The simulated human (``_human_model``: the heuristic or
-  the behaviour-cloned one) acts from its own observation, finished
-  games restart on a goal from the training bank (``_selfplay``'s pattern), and GAE turns the
+  the behaviour-cloned one) acts from its own observation and finished games restart on a
+  goal from the training bank (``_selfplay.joint_step``, as in self-play); GAE turns the
   shared rewards into advantages and returns.
 * ``make_update``: ``epochs`` passes of ``minibatches`` Adam steps on the clipped surrogate,
   the value loss, an entropy bonus and the goal cross-entropy of the goal head against the
@@ -35,12 +35,12 @@ import jax.numpy as jnp
 import optax
 
 from alignlab.assist import _env
-from alignlab.assist._human_model import HumanKind, HumanModel, heuristic_human, state_logits
+from alignlab.assist._human_model import HumanKind, HumanModel, heuristic_human
 from alignlab.assist._layout import ASSISTANT, OBS_BLOCKS, EnvConfig
 from alignlab.assist._learner import _masked_log_softmax, make_optimizer
 from alignlab.assist._net import NetConfig, apply, assistant_input
 from alignlab.assist._rollout import Assistant
-from alignlab.assist._selfplay import Actors, Episodes, _merge_axes, _where_rows
+from alignlab.assist._selfplay import Actors, Episodes, joint_step, merge_axes
 from alignlab.core import AlignlabError
 
 
@@ -138,32 +138,16 @@ def _collect_fn(
     cfg: EnvConfig, net: NetConfig, ppo: PPOHyper, kind: HumanKind
 ) -> Callable[..., tuple[Actors, Batch, Episodes]]:
     """Jitted ``(human_params, params, actors, bank, key) -> (actors, batch, episodes)``."""
-    human_logits = jax.vmap(functools.partial(state_logits, kind, cfg), in_axes=(None, None, 0))
-    step = jax.vmap(_env.step, in_axes=(None, 0, 0))
-    init = jax.vmap(_env._init, in_axes=(None, 0, 0))
-    pct = jax.vmap(lambda s: _env.goal_percentage(s, cfg))
 
     def one_step(h_params: Any, params: Any, bank: jax.Array, carry: Actors, key: jax.Array) -> Any:
-        k_act, k_human, k_goal, k_init = jax.random.split(key, 4)
+        k_act, *keys = jax.random.split(key, 4)
         states = carry.states
-        n = states.t.shape[0]
         obs, mask, logp_all, value = policy(cfg, net, params, states)
         a_a = jax.random.categorical(k_act, logp_all).astype(jnp.int32)
         logp = jnp.take_along_axis(logp_all, a_a[:, None], axis=-1)[:, 0]
-        logits_h = human_logits(h_params, k_human, states)
-        a_h = jax.random.categorical(k_human, logits_h).astype(jnp.int32)
-        nxt = step(cfg, states, jnp.stack([a_h, a_a], axis=-1))
-        reward = nxt.rewards[:, ASSISTANT]  # shared: the change in similarity (default terms)
-        h_acts = carry.human_actions + (a_h != 0)
-        a_acts = carry.assistant_actions + (a_a != 0)
-        done = nxt.terminated | nxt.truncated
-        ep = (done, pct(nxt), nxt.t, h_acts, a_acts)
-        goals = jnp.take(bank, jax.random.randint(k_goal, (n,), 0, bank.shape[0]), axis=0)
-        fresh = init(cfg, jax.random.split(k_init, n), goals)
-        nxt = jax.tree.map(functools.partial(_where_rows, done), fresh, nxt)
-        carry = Actors(nxt, jnp.where(done, 0, h_acts), jnp.where(done, 0, a_acts))
-        rec = (obs, mask, a_a, logp, value, reward, done, states.goal)
-        return carry, (rec, ep)
+        carry, played = joint_step(cfg, kind, h_params, bank, carry, a_a, keys)
+        rec = (obs, mask, a_a, logp, value, played.reward, played.done, states.goal)
+        return carry, (rec, played.episode)
 
     def collect(h_params: Any, params: Any, actors: Actors, bank: Any, key: jax.Array) -> Any:
         keys = jax.random.split(key, ppo.rollout)
@@ -172,7 +156,7 @@ def _collect_fn(
         obs, mask, action, logp, value, reward, done, goal = rec
         last = policy(cfg, net, params, actors.states)[3]
         adv, ret = gae(reward, value, done, last, ppo.gamma, ppo.gae_lambda)
-        flat = _merge_axes
+        flat = merge_axes
         batch = Batch(*(flat(x) for x in (obs, mask, action, logp, value, adv, ret, goal)))
         return actors, batch, Episodes(*ep)
 

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 
 from alignlab.assist import _env
-from alignlab.assist._human_model import HumanModel, heuristic_human, state_logits
+from alignlab.assist._human_model import HumanKind, HumanModel, heuristic_human, state_logits
 from alignlab.assist._layout import ASSISTANT, EnvConfig
 from alignlab.assist._net import NetConfig, apply, assistant_input
 from alignlab.assist._search import SearchConfig, search
@@ -70,6 +70,52 @@ def start_actors(cfg: EnvConfig, key: jax.Array, bank: jax.Array, n_envs: int) -
     return Actors(states, zeros, zeros)
 
 
+class Played(NamedTuple):
+    """What one joint step (``joint_step``) of every game recorded (leaves ``[E, ...]``)."""
+
+    human_logits: jax.Array  # [E, A] the human's action log-probabilities it sampled from
+    reward: jax.Array  # [E] float32, shared: the change in similarity (default terms)
+    done: jax.Array  # [E] bool: the step ended the game (it restarted on a new goal)
+    episode: tuple[jax.Array, ...]  # one row of ``Episodes``' fields
+
+
+def joint_step(
+    cfg: EnvConfig,
+    human: HumanKind,
+    human_params: Any,
+    bank: jax.Array,
+    actors: Actors,
+    assistant_action: jax.Array,
+    keys: Any,
+) -> tuple[Actors, Played]:
+    """One joint step of every game in ``actors`` (traced inside a jitted collector): the
+    human of kind ``human`` samples its action from its own view, both players act (the
+    assistant plays ``assistant_action [E] int32``), the episode counters move on, and
+    finished games restart on a goal drawn from ``bank [N, X, Y, Z]``. ``keys``: three keys
+    (the human's, the new goals', the new games'). Returns the games after the step and what
+    it recorded; self-play and PPO's rollouts share it."""
+    k_human, k_goal, k_init = keys
+    states = actors.states
+    n = states.t.shape[0]
+    logits_fn = functools.partial(state_logits, human, cfg)
+    logits_h = jax.vmap(logits_fn, in_axes=(None, None, 0))(human_params, k_human, states)
+    a_h = jax.random.categorical(k_human, logits_h).astype(jnp.int32)
+    a_a = assistant_action
+    nxt = jax.vmap(_env.step, in_axes=(None, 0, 0))(cfg, states, jnp.stack([a_h, a_a], axis=-1))
+    live = ~(states.terminated | states.truncated)
+    h_acts = actors.human_actions + (live & (a_h != 0))
+    a_acts = actors.assistant_actions + (live & (a_a != 0))
+    done = nxt.terminated | nxt.truncated
+    reward = nxt.rewards[:, ASSISTANT]
+    pct = jax.vmap(lambda s: _env.goal_percentage(s, cfg))(nxt)
+    episode = (done, pct, nxt.t, h_acts, a_acts)
+    goals = jnp.take(bank, jax.random.randint(k_goal, (n,), 0, bank.shape[0]), axis=0)
+    fresh = jax.vmap(_env._init, in_axes=(None, 0, 0))(cfg, jax.random.split(k_init, n), goals)
+    nxt = jax.tree.map(functools.partial(where_rows, done), fresh, nxt)
+    after = Actors(nxt, jnp.where(done, 0, h_acts), jnp.where(done, 0, a_acts))
+    return after, Played(logits_h, reward, done, episode)
+
+
 def value_targets(rewards: jax.Array, dones: jax.Array, last: jax.Array, gamma: float) -> jax.Array:
     """Discounted returns ``[T, E]`` of ``rewards [T, E]``, cut where ``dones`` and
     bootstrapped with ``last [E]`` (the value of the state after the fragment)."""
@@ -94,41 +140,21 @@ def make_collect(
     with ``human``'s params bound as its first argument (traced, not baked in); ``human``: the
     simulated human (default: the heuristic, ``HeuristicParams()``)."""
     human = human if human is not None else heuristic_human()
-    human_logits = jax.vmap(
-        functools.partial(state_logits, human.kind, cfg), in_axes=(None, None, 0)
-    )
-    step = jax.vmap(_env.step, in_axes=(None, 0, 0))
-    init = jax.vmap(_env._init, in_axes=(None, 0, 0))
-    pct = jax.vmap(lambda s: _env.goal_percentage(s, cfg))
 
     def one_step(h_params: Any, params: Any, bank: jax.Array, carry: Actors, key: jax.Array) -> Any:
-        k_search, k_human, k_goal, k_init = jax.random.split(key, 4)
+        k_search, *keys = jax.random.split(key, 4)
         states = carry.states
-        n = states.t.shape[0]
         out = search(cfg, net, search_cfg, params, states, k_search)
-        logits_h = human_logits(h_params, k_human, states)
-        a_h = jax.random.categorical(k_human, logits_h).astype(jnp.int32)
         a_a = out.action.astype(jnp.int32)
-        nxt = step(cfg, states, jnp.stack([a_h, a_a], axis=-1))
-        live = ~(states.terminated | states.truncated)
-        h_acts = carry.human_actions + (live & (a_h != 0))
-        a_acts = carry.assistant_actions + (live & (a_a != 0))
-        done = nxt.terminated | nxt.truncated
-        reward = nxt.rewards[:, ASSISTANT]  # shared: the change in similarity (default terms)
-        ep = (done, pct(nxt), nxt.t, h_acts, a_acts)
-        goals = jnp.take(bank, jax.random.randint(k_goal, (n,), 0, bank.shape[0]), axis=0)
-        fresh = init(cfg, jax.random.split(k_init, n), goals)
-        pick = functools.partial(_where_rows, done)
-        nxt = jax.tree.map(pick, fresh, nxt)
-        carry = Actors(nxt, jnp.where(done, 0, h_acts), jnp.where(done, 0, a_acts))
+        carry, played = joint_step(cfg, human.kind, h_params, bank, carry, a_a, keys)
         rec = (
             states,
             out.action_weights.astype(jnp.float16),
-            jnp.exp(logits_h).astype(jnp.float16),
-            reward,
-            done,
+            jnp.exp(played.human_logits).astype(jnp.float16),
+            played.reward,
+            played.done,
         )
-        return carry, (rec, ep)
+        return carry, (rec, played.episode)
 
     def collect(h_params: Any, params: Any, actors: Actors, bank: Any, key: jax.Array) -> Any:
         keys = jax.random.split(key, fragment)
@@ -137,7 +163,7 @@ def make_collect(
         )
         last = apply(net, cfg, params, _inputs(cfg, net, actors.states)).value
         values = value_targets(rewards, dones, last, search_cfg.gamma)
-        flat = _merge_axes
+        flat = merge_axes
         items = Item(jax.tree.map(flat, states), flat(policy), flat(hum), flat(values))
         return actors, items, Episodes(*ep)
 
@@ -148,9 +174,11 @@ def _inputs(cfg: EnvConfig, net: NetConfig, states: _env.State) -> jax.Array:
     return jax.vmap(lambda s: assistant_input(cfg, s, net.goal_visible))(states)
 
 
-def _where_rows(cond: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
+def where_rows(cond: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
+    """``a`` where ``cond [E]``, else ``b`` (``[E, ...]`` both): row by row."""
     return jnp.where(cond.reshape(cond.shape + (1,) * (a.ndim - 1)), a, b)
 
 
-def _merge_axes(x: jax.Array) -> jax.Array:
+def merge_axes(x: jax.Array) -> jax.Array:
+    """``[T, E, ...] -> [T*E, ...]``."""
     return x.reshape((-1, *x.shape[2:]))

@@ -135,6 +135,8 @@ def _collect_fn(
     kind: HumanKind,
 ) -> Callable[..., tuple[Games, Steps]]:
     """Jitted ``(human_params, games, bank, key, expert_params)`` (``make_collect``)."""
+    from alignlab.assist._selfplay import where_rows
+
     if stage not in STAGES:
         raise AlignlabError(f"unknown stage {stage!r}", field="stage")
     if (stage == "sft") != (expert_net is not None and expert_search is not None):
@@ -161,7 +163,7 @@ def _collect_fn(
         nxt = step(cfg, s, jnp.stack([a_h, a_a], axis=-1))
         done = nxt.terminated | nxt.truncated
         fresh = init(cfg, jax.random.split(k_init, done.shape[0]), _draw(bank, g.lo, g.n, k_goal))
-        nxt = jax.tree.map(lambda a, b: jnp.where(_rows(done, a), a, b), fresh, nxt)
+        nxt = jax.tree.map(functools.partial(where_rows, done), fresh, nxt)
         target = a_h if stage == "pretrain" else a_a
         return g._replace(states=nxt), Steps(s, target)
 
@@ -171,10 +173,6 @@ def _collect_fn(
         )
 
     return jax.jit(collect)
-
-
-def _rows(cond: jax.Array, a: jax.Array) -> jax.Array:
-    return cond.reshape(cond.shape + (1,) * (a.ndim - 1))
 
 
 # ---------------------------------------------------------------- training
