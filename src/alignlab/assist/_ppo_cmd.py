@@ -19,134 +19,82 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from alignlab.assist._rollout_cmd import check_grid
-from alignlab.assist._train_cmd import EVAL_SEED_START
-from alignlab.core import bad_flag, check_at_least, check_seed, flag, track
+from alignlab.assist._train_flags import (
+    check_numbers,
+    check_run_flags,
+    check_trainer_flags,
+    human_option,
+    option,
+    shared,
+)
+from alignlab.core import bad_flag, track
 
 MODEL_DIR = "model"
 CHECKPOINT_DIR = "checkpoints"
+
 # flags that may change when a run is resumed (the rest must match the run's config)
 RESUMABLE_CHANGES = ("resume", "env_steps", "checkpoint_every", "out")
 
 
 @dataclass(frozen=True)
 class PPOConfig:
-    size: tuple[int, ...] = field(
-        default=(6, 6, 6), metadata={"help": "grid X Y Z (Y vertical; houses need >= 5 6 5)"}
+    size: tuple[int, ...] = shared("size")
+    goals: str = shared("goals")
+    bank_size: int = shared("bank_size")
+    horizon: int = shared("horizon")
+    env_steps: int = option(100_000, "joint env steps to train for (>= 1)", (1, "env steps"))
+    human: str = human_option("to train against")
+    envs: int = shared("envs")
+    rollout: int = option(
+        64, "steps each game plays between PPO updates (>= 1)", (1, "steps per rollout")
     )
-    goals: str = field(
-        default="house",
-        metadata={
-            "help": "training goals: house, blob (a bank generated from --seed) or a bank .npz"
-        },
+    epochs: int = option(4, "passes over each rollout (>= 1)", (1, "passes per rollout"))
+    minibatches: int = option(
+        4, "minibatches per pass; must divide envs x rollout", (1, "minibatches per pass")
     )
-    bank_size: int = field(
-        default=1000, metadata={"help": "goals in the generated training bank (>= 1)"}
-    )
-    horizon: int = field(default=100, metadata={"help": "steps per episode (>= 1)"})
-    env_steps: int = field(
-        default=100_000, metadata={"help": "joint env steps to train for (>= 1)"}
-    )
-    human: str = field(
-        default="heuristic",
-        metadata={
-            "help": "simulated human to train against: heuristic (β 5, no mistakes) or "
-            "bc:PATH, a behaviour-cloned model from 'assist train-human' for this grid; "
-            "fixed for the run (not changed on --resume)"
-        },
-    )
-    envs: int = field(default=16, metadata={"help": "games played in parallel (>= 1)"})
-    rollout: int = field(
-        default=64, metadata={"help": "steps each game plays between PPO updates (>= 1)"}
-    )
-    epochs: int = field(default=4, metadata={"help": "passes over each rollout (>= 1)"})
-    minibatches: int = field(
-        default=4, metadata={"help": "minibatches per pass; must divide envs x rollout"}
-    )
-    width: int = field(default=32, metadata={"help": "backbone channels (paper: 64)"})
-    depth: int = field(default=2, metadata={"help": "residual blocks (paper: 8)"})
-    kernel: int = field(default=3, metadata={"help": "3D-conv kernel size, odd (paper: 5)"})
-    lr: float = field(default=3e-4, metadata={"help": "Adam learning rate (> 0)"})
-    max_grad_norm: float = field(
-        default=0.5, metadata={"help": "clip gradients to this global norm (> 0)"}
-    )
-    gamma: float = field(default=0.95, metadata={"help": "discount per step, in [0, 1]"})
-    gae_lambda: float = field(default=0.95, metadata={"help": "GAE lambda, in [0, 1]"})
-    clip: float = field(default=0.2, metadata={"help": "PPO ratio clip epsilon (> 0)"})
-    ent_coef: float = field(default=0.01, metadata={"help": "entropy bonus weight (>= 0)"})
-    vf_coef: float = field(default=0.5, metadata={"help": "value loss weight (>= 0)"})
-    goal_coef: float = field(
-        default=1.0, metadata={"help": "goal-prediction auxiliary loss weight (>= 0)"}
-    )
-    checkpoint_every: int = field(
-        default=20, metadata={"help": "iterations between checkpoints (>= 1)"}
-    )
-    resume: str = field(default="", metadata={"help": "a run folder of this command to continue"})
-    seed: int = field(default=0, metadata={"help": "seed for goals, init and play"})
-    out: str = field(default="runs", metadata={"help": "folder that holds run folders"})
+    width: int = shared("width")
+    depth: int = shared("depth")
+    kernel: int = shared("kernel")
+    lr: float = shared("lr", default=3e-4)
+    max_grad_norm: float = option(0.5, "clip gradients to this global norm (> 0)")
+    gamma: float = option(0.95, "discount per step, in [0, 1]")
+    gae_lambda: float = option(0.95, "GAE lambda, in [0, 1]")
+    clip: float = option(0.2, "PPO ratio clip epsilon (> 0)")
+    ent_coef: float = option(0.01, "entropy bonus weight (>= 0)")
+    vf_coef: float = option(0.5, "value loss weight (>= 0)")
+    goal_coef: float = option(1.0, "goal-prediction auxiliary loss weight (>= 0)")
+    checkpoint_every: int = option(20, "iterations between checkpoints (>= 1)", (1, "iterations"))
+    resume: str = shared("resume")
+    seed: int = shared("seed")
+    out: str = shared("out")
 
     def __post_init__(self) -> None:
         """Reject values that would crash or train nothing; each error names its flag."""
-        from alignlab.assist._human_model import check_human_flag
-        from alignlab.core import check_out_dir
-
-        check_human_flag(self.human)
-        if self.goals not in ("house", "blob") and not self.goals.endswith(".npz"):
-            bad_flag("goals", f"unknown goals '{self.goals}'; use house, blob or FILE.npz")
-        check_grid(self.size, self.goals if self.goals in ("house", "blob") else "")
-        for name, low, what in (
-            ("bank_size", 1, "goals in the bank"),
-            ("horizon", 1, "steps per episode"),
-            ("env_steps", 1, "env steps"),
-            ("envs", 1, "parallel games"),
-            ("rollout", 1, "steps per rollout"),
-            ("epochs", 1, "passes per rollout"),
-            ("minibatches", 1, "minibatches per pass"),
-            ("width", 1, "channels"),
-            ("depth", 1, "residual blocks"),
-            ("kernel", 1, "kernel size"),
-            ("checkpoint_every", 1, "iterations"),
-        ):
-            check_at_least(getattr(self, name), low, name, what)
-        if self.kernel % 2 == 0:
-            bad_flag("kernel", f"--kernel must be odd (same padding), not {self.kernel}")
+        check_trainer_flags(self)
         if (self.envs * self.rollout) % self.minibatches:
             bad_flag(
                 "minibatches",
                 f"--minibatches {self.minibatches} must divide --envs x --rollout "
                 f"({self.envs * self.rollout} steps per iteration)",
             )
-        self._check_numbers()
-        if self.seed >= EVAL_SEED_START:
-            bad_flag(
-                "seed",
-                f"--seed must be below {EVAL_SEED_START:,}: seeds from there on generate the "
-                "held-out evaluation goals",
-            )
-        check_seed(self.seed)
-        check_out_dir(self.out)
-
-    def _check_numbers(self) -> None:
-        for name, low, high, low_open in (
-            ("lr", 0.0, math.inf, True),
-            ("max_grad_norm", 0.0, math.inf, True),
-            ("clip", 0.0, math.inf, True),
-            ("gamma", 0.0, 1.0, False),
-            ("gae_lambda", 0.0, 1.0, False),
-            ("ent_coef", 0.0, math.inf, False),
-            ("vf_coef", 0.0, math.inf, False),
-            ("goal_coef", 0.0, math.inf, False),
-        ):
-            v = getattr(self, name)
-            ok = math.isfinite(v) and (v > low if low_open else v >= low) and v <= high
-            if not ok:
-                where = f"> {low:g}" if low_open else f">= {low:g}"
-                where = f"in [{low:g}, {high:g}]" if math.isfinite(high) else where
-                bad_flag(name, f"{flag(name)} must be a finite number {where}, not {v}")
+        check_numbers(
+            self,
+            (
+                ("lr", 0.0, math.inf, True),
+                ("max_grad_norm", 0.0, math.inf, True),
+                ("clip", 0.0, math.inf, True),
+                ("gamma", 0.0, 1.0, False),
+                ("gae_lambda", 0.0, 1.0, False),
+                ("ent_coef", 0.0, math.inf, False),
+                ("vf_coef", 0.0, math.inf, False),
+                ("goal_coef", 0.0, math.inf, False),
+            ),
+        )
+        check_run_flags(self)
 
     @property
     def hyper(self) -> Any:

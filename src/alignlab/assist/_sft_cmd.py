@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alignlab.assist._rollout_cmd import check_grid
-from alignlab.assist._train_cmd import EVAL_SEED_START
-from alignlab.core import AlignlabError, bad_flag, check_at_least, check_seed, flag
+from alignlab.assist._train_flags import (
+    check_positive,
+    check_run_flags,
+    check_trainer_flags,
+    human_option,
+    option,
+    shared,
+)
+from alignlab.core import AlignlabError, bad_flag, flag
 
 # flags that may change when a run is resumed (the rest must match the run's config)
 RESUMABLE_CHANGES = ("resume", "out")
@@ -20,100 +26,52 @@ RESUMABLE_CHANGES = ("resume", "out")
 
 @dataclass(frozen=True)
 class SFTConfig:
-    size: tuple[int, ...] = field(
-        default=(6, 6, 6), metadata={"help": "grid X Y Z (Y vertical; houses need >= 5 6 5)"}
+    size: tuple[int, ...] = shared("size")
+    goals: str = shared("goals")
+    bank_size: int = shared(
+        "bank_size",
+        text="goals in the generated bank (>= 2; an eighth, >= 1, held out)",
+        at_least=(2, "goals in the bank: one in eight is held out"),
     )
-    goals: str = field(
-        default="house",
-        metadata={
-            "help": "training goals: house, blob (a bank generated from --seed) or a bank .npz"
-        },
+    horizon: int = shared("horizon")
+    pretrain_steps: int = option(
+        50_000, "env steps of the human building alone, cloned first (>= 1)", (1, "env steps")
     )
-    bank_size: int = field(
-        default=1000,
-        metadata={"help": "goals in the generated bank (>= 2; an eighth, >= 1, held out)"},
+    sft_steps: int = option(
+        50_000, "env steps of the expert with the human, cloned second (>= 1)", (1, "env steps")
     )
-    horizon: int = field(default=100, metadata={"help": "steps per episode (>= 1)"})
-    pretrain_steps: int = field(
-        default=50_000,
-        metadata={"help": "env steps of the human building alone, cloned first (>= 1)"},
+    expert: str = option(
+        "",
+        "a goal-visible 'assist train' run to clone in the SFT stage (empty: pretraining only)",
     )
-    sft_steps: int = field(
-        default=50_000,
-        metadata={"help": "env steps of the expert with the human, cloned second (>= 1)"},
+    human: str = human_option("cloned first and playing with the expert", fixed=False)
+    envs: int = shared(
+        "envs",
+        text="games played at once for the data (>= 2; an eighth, >= 1, held out)",
+        at_least=(2, "parallel games: one in eight is held out"),
     )
-    expert: str = field(
-        default="",
-        metadata={
-            "help": "a goal-visible 'assist train' run to clone in the SFT stage "
-            "(empty: pretraining only)"
-        },
-    )
-    human: str = field(
-        default="heuristic",
-        metadata={
-            "help": "simulated human cloned first and playing with the expert: heuristic (β 5, "
-            "no mistakes) or bc:PATH, a behaviour-cloned model from 'assist train-human' for "
-            "this grid"
-        },
-    )
-    envs: int = field(
-        default=16,
-        metadata={"help": "games played at once for the data (>= 2; an eighth, >= 1, held out)"},
-    )
-    epochs: int = field(default=3, metadata={"help": "passes over each stage's data (>= 1)"})
-    goal_weight: float = field(
-        default=1.0, metadata={"help": "weight of the goal head's cross-entropy (>= 0)"}
-    )
-    width: int = field(default=32, metadata={"help": "backbone channels (paper: 64)"})
-    depth: int = field(default=2, metadata={"help": "residual blocks (paper: 8)"})
-    kernel: int = field(default=3, metadata={"help": "3D-conv kernel size, odd (paper: 5)"})
-    lr: float = field(default=1e-3, metadata={"help": "Adam learning rate (> 0)"})
-    batch_size: int = field(default=128, metadata={"help": "steps per Adam update (>= 1)"})
-    resume: str = field(default="", metadata={"help": "a run folder of this command to continue"})
-    seed: int = field(default=0, metadata={"help": "seed for goals, init, play and shuffling"})
-    out: str = field(default="runs", metadata={"help": "folder that holds run folders"})
+    epochs: int = option(3, "passes over each stage's data (>= 1)", (1, "passes over the data"))
+    goal_weight: float = option(1.0, "weight of the goal head's cross-entropy (>= 0)")
+    width: int = shared("width")
+    depth: int = shared("depth")
+    kernel: int = shared("kernel")
+    lr: float = shared("lr")
+    batch_size: int = option(128, "steps per Adam update (>= 1)", (1, "steps per update"))
+    resume: str = shared("resume")
+    seed: int = shared("seed", text="seed for goals, init, play and shuffling")
+    out: str = shared("out")
 
     def __post_init__(self) -> None:
         """Reject values that would crash, train nothing or be ignored; each error names its
         flag. (Whether ``--expert`` is a goal-visible run on this grid is checked by
         ``check_expert`` before any work.)"""
-        from alignlab.assist._human_model import check_human_flag
-        from alignlab.core import check_out_dir
-
-        check_human_flag(self.human)
-        if self.goals not in ("house", "blob") and not self.goals.endswith(".npz"):
-            bad_flag("goals", f"unknown goals '{self.goals}'; use house, blob or FILE.npz")
-        check_grid(self.size, self.goals if self.goals in ("house", "blob") else "")
-        for name, low, what in (
-            ("bank_size", 2, "goals in the bank: one in eight is held out"),
-            ("horizon", 1, "steps per episode"),
-            ("pretrain_steps", 1, "env steps"),
-            ("sft_steps", 1, "env steps"),
-            ("envs", 2, "parallel games: one in eight is held out"),
-            ("epochs", 1, "passes over the data"),
-            ("width", 1, "channels"),
-            ("depth", 1, "residual blocks"),
-            ("kernel", 1, "kernel size"),
-            ("batch_size", 1, "steps per update"),
-        ):
-            check_at_least(getattr(self, name), low, name, what)
-        if self.kernel % 2 == 0:
-            bad_flag("kernel", f"--kernel must be odd (same padding), not {self.kernel}")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            bad_flag("lr", f"--lr must be a finite number > 0, not {self.lr}")
+        check_trainer_flags(self)
+        check_positive(self, "lr")
         if not (math.isfinite(self.goal_weight) and self.goal_weight >= 0):
             bad_flag("goal_weight", f"--goal-weight must be finite, >= 0, not {self.goal_weight}")
         if not self.expert and self.sft_steps != _default("sft_steps"):
             bad_flag("sft_steps", f"{flag('sft_steps')} needs --expert (no SFT stage without one)")
-        if self.seed >= EVAL_SEED_START:
-            bad_flag(
-                "seed",
-                f"--seed must be below {EVAL_SEED_START:,}: seeds from there on generate the "
-                "held-out evaluation goals",
-            )
-        check_seed(self.seed)
-        check_out_dir(self.out)
+        check_run_flags(self)
 
     @property
     def stages(self) -> tuple[str, ...]:

@@ -4,135 +4,75 @@ goal-visible upper bound) against a simulated human; the loop is ``_train.run_tr
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from alignlab.assist._rollout_cmd import check_grid
-from alignlab.core import bad_flag, check_at_least, check_seed
-
-# goals for training are generated from seeds below this; evaluation seeds start here
-EVAL_SEED_START = 1_000_000
+from alignlab.assist._train_flags import (
+    check_positive,
+    check_run_flags,
+    check_trainer_flags,
+    human_option,
+    option,
+    shared,
+)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    size: tuple[int, ...] = field(
-        default=(6, 6, 6), metadata={"help": "grid X Y Z (Y vertical; houses need >= 5 6 5)"}
+    size: tuple[int, ...] = shared("size")
+    goals: str = shared("goals")
+    bank_size: int = shared("bank_size")
+    horizon: int = shared("horizon")
+    env_steps: int = option(
+        100_000, "joint env steps of self-play to train for (>= 1)", (1, "env steps")
     )
-    goals: str = field(
-        default="house",
-        metadata={
-            "help": "training goals: house, blob (a bank generated from --seed) or a bank .npz"
-        },
+    pretrain_steps: int = option(
+        0,
+        "env steps of the human building alone on which the goal and human-action heads are "
+        "trained before self-play (0: none); they count in the run's env steps (metrics' "
+        "step) but not in --env-steps",
+        (0, "pretraining env steps"),
     )
-    bank_size: int = field(
-        default=1000, metadata={"help": "goals in the generated training bank (>= 1)"}
+    pretrain_epochs: float = option(2.0, "times each pretraining step is sampled, on average (> 0)")
+    envs: int = shared("envs")
+    fragment: int = option(
+        16, "steps each game plays between learner updates (>= 1)", (1, "steps per fragment")
     )
-    horizon: int = field(default=100, metadata={"help": "steps per episode (>= 1)"})
-    env_steps: int = field(
-        default=100_000, metadata={"help": "joint env steps of self-play to train for (>= 1)"}
+    simulations: int = option(16, "search simulations per decision", (1, "simulations"))
+    considered: int = option(
+        16, "actions Gumbel MuZero considers at the root (>= 2)", (2, "considered actions")
     )
-    pretrain_steps: int = field(
-        default=0,
-        metadata={
-            "help": "env steps of the human building alone on which the goal and human-action "
-            "heads are trained before self-play (0: none); they count in the run's env steps "
-            "(metrics' step) but not in --env-steps"
-        },
+    width: int = shared("width")
+    depth: int = shared("depth")
+    kernel: int = shared("kernel")
+    lr: float = shared("lr")
+    batch_size: int = option(128, "replay items per update (>= 1)", (1, "items per update"))
+    updates: int = option(
+        8,
+        "learner updates after each fragment (>= 1; each fragment's items are sampled "
+        "updates x batch-size / (envs x fragment) times on average)",
+        (1, "updates per fragment"),
     )
-    pretrain_epochs: float = field(
-        default=2.0,
-        metadata={"help": "times each pretraining step is sampled, on average (> 0)"},
+    replay: int = option(8192, "replay capacity in steps (>= 1)", (1, "replay steps"))
+    goal_visible: bool = option(
+        False, "the upper-bound baseline: the network and search are given the goal"
     )
-    envs: int = field(default=16, metadata={"help": "games played in parallel (>= 1)"})
-    fragment: int = field(
-        default=16, metadata={"help": "steps each game plays between learner updates (>= 1)"}
+    human: str = human_option("in self-play and pretraining")
+    checkpoint_every: int = option(
+        20, "learner iterations between checkpoints (>= 1)", (1, "iterations")
     )
-    simulations: int = field(default=16, metadata={"help": "search simulations per decision"})
-    considered: int = field(
-        default=16, metadata={"help": "actions Gumbel MuZero considers at the root (>= 2)"}
+    workers: int = option(
+        0, "self-play on N Ray actors feeding this learner (0: in process)", (0, "workers")
     )
-    width: int = field(default=32, metadata={"help": "backbone channels (paper: 64)"})
-    depth: int = field(default=2, metadata={"help": "residual blocks (paper: 8)"})
-    kernel: int = field(default=3, metadata={"help": "3D-conv kernel size, odd (paper: 5)"})
-    lr: float = field(default=1e-3, metadata={"help": "Adam learning rate (> 0)"})
-    batch_size: int = field(default=128, metadata={"help": "replay items per update (>= 1)"})
-    updates: int = field(
-        default=8,
-        metadata={
-            "help": "learner updates after each fragment (>= 1; each fragment's items are "
-            "sampled updates x batch-size / (envs x fragment) times on average)"
-        },
-    )
-    replay: int = field(default=8192, metadata={"help": "replay capacity in steps (>= 1)"})
-    goal_visible: bool = field(
-        default=False,
-        metadata={"help": "the upper-bound baseline: the network and search are given the goal"},
-    )
-    human: str = field(
-        default="heuristic",
-        metadata={
-            "help": "simulated human in self-play and pretraining: heuristic (β 5, no "
-            "mistakes) or bc:PATH, a behaviour-cloned model from 'assist train-human' for "
-            "this grid; fixed for the run (not changed on --resume)"
-        },
-    )
-    checkpoint_every: int = field(
-        default=20, metadata={"help": "learner iterations between checkpoints (>= 1)"}
-    )
-    workers: int = field(
-        default=0,
-        metadata={"help": "self-play on N Ray actors feeding this learner (0: in process)"},
-    )
-    resume: str = field(default="", metadata={"help": "a run folder of this command to continue"})
-    seed: int = field(default=0, metadata={"help": "seed for goals, init and play"})
-    out: str = field(default="runs", metadata={"help": "folder that holds run folders"})
+    resume: str = shared("resume")
+    seed: int = shared("seed")
+    out: str = shared("out")
 
     def __post_init__(self) -> None:
         """Reject values that would crash or train nothing; each error names its flag."""
-        from alignlab.assist._human_model import check_human_flag
-        from alignlab.core import check_out_dir
-
-        check_human_flag(self.human)
-        if self.goals not in ("house", "blob") and not self.goals.endswith(".npz"):
-            bad_flag("goals", f"unknown goals '{self.goals}'; use house, blob or FILE.npz")
-        check_grid(self.size, self.goals if self.goals in ("house", "blob") else "")
-        for name, low, what in (
-            ("bank_size", 1, "goals in the bank"),
-            ("horizon", 1, "steps per episode"),
-            ("env_steps", 1, "env steps"),
-            ("envs", 1, "parallel games"),
-            ("fragment", 1, "steps per fragment"),
-            ("simulations", 1, "simulations"),
-            ("considered", 2, "considered actions"),
-            ("width", 1, "channels"),
-            ("depth", 1, "residual blocks"),
-            ("kernel", 1, "kernel size"),
-            ("batch_size", 1, "items per update"),
-            ("updates", 1, "updates per fragment"),
-            ("replay", 1, "replay steps"),
-            ("checkpoint_every", 1, "iterations"),
-            ("workers", 0, "workers"),
-            ("pretrain_steps", 0, "pretraining env steps"),
-        ):
-            check_at_least(getattr(self, name), low, name, what)
-        if self.kernel % 2 == 0:
-            bad_flag("kernel", f"--kernel must be odd (same padding), not {self.kernel}")
-        if not (math.isfinite(self.pretrain_epochs) and self.pretrain_epochs > 0):
-            bad_flag(
-                "pretrain_epochs",
-                f"--pretrain-epochs must be a finite number > 0, not {self.pretrain_epochs}",
-            )
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            bad_flag("lr", f"--lr must be a finite number > 0, not {self.lr}")
-        if self.seed >= EVAL_SEED_START:
-            bad_flag(
-                "seed",
-                f"--seed must be below {EVAL_SEED_START:,}: seeds from there on generate the "
-                "held-out evaluation goals",
-            )
-        check_seed(self.seed)
-        check_out_dir(self.out)
+        check_trainer_flags(self)
+        check_positive(self, "pretrain_epochs", "lr")
+        check_run_flags(self)
 
     @property
     def iterations(self) -> int:
