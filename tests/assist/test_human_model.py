@@ -22,9 +22,6 @@ from alignlab.core import AlignlabError  # noqa: E402
 
 CFG = EnvConfig(size=(4, 4, 4), horizon=12)
 GRID = ["--size", "4", "4", "4", "--goals", "blob", "--horizon", "12"]
-TRAIN = [*GRID, "--bank-size", "8", "--envs", "2", "--fragment", "4", "--simulations", "2"]
-TRAIN += ["--considered", "2", "--width", "4", "--depth", "1", "--replay", "64"]
-TRAIN += ["--batch-size", "8", "--checkpoint-every", "2", "--env-steps", "16"]
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +132,9 @@ def test_bc_params_are_arguments_not_constants(bc_files: dict[str, Path]) -> Non
     assert not np.array_equal(acts_a, acts_b)
 
 
-def test_train_plays_the_bc_human_in_self_play(bc_files: dict[str, Path], tmp_path: Path) -> None:
+def test_train_plays_the_bc_human_in_self_play(
+    bc_files: dict[str, Path], tiny_train_argv: list[str], tmp_path: Path
+) -> None:
     import jax
 
     from alignlab.assist._human_model import BC_KIND, HEURISTIC_KIND, load_human
@@ -145,10 +144,11 @@ def test_train_plays_the_bc_human_in_self_play(bc_files: dict[str, Path], tmp_pa
     from alignlab.core import latest_checkpoint, load_checkpoint, resumed_config
 
     spec = f"bc:{bc_files['main']}"
-    argv = ["assist", "train", *TRAIN, "--human", spec, "--pretrain-steps", "8"]
-    assert main([*argv, "--out", str(tmp_path)]) == 0
+    argv = ["assist", "train", *tiny_train_argv, "--env-steps", "16", "--human", spec]
+    assert main([*argv, "--pretrain-steps", "8", "--out", str(tmp_path)]) == 0
     run = next((tmp_path / "assist-train").iterdir())
     assert json.loads((run / "config.json").read_text())["human"] == spec
+    assert f"Simulated human: behaviour-cloned ({spec})" in (run / "report.md").read_text()
     cfg = resumed_config(TrainConfig(), run)
     s = setup(cfg)
     like = fresh_state(cfg, s, jax.numpy.asarray(training_goals(cfg, s.env)))
@@ -169,7 +169,9 @@ def test_train_plays_the_bc_human_in_self_play(bc_files: dict[str, Path], tmp_pa
 
 
 @pytest.mark.slow
-def test_ray_workers_play_the_bc_human(bc_files: dict[str, Path], tmp_path: Path) -> None:
+def test_ray_workers_play_the_bc_human(
+    bc_files: dict[str, Path], tiny_train: dict[str, Any], tmp_path: Path
+) -> None:
     """A self-play worker loads the BC human itself from the run's config."""
     import jax
     import ray
@@ -181,9 +183,7 @@ def test_ray_workers_play_the_bc_human(bc_files: dict[str, Path], tmp_path: Path
     from alignlab.assist._workers import WorkerPool
 
     spec = f"bc:{bc_files['main']}"
-    tiny = dict(size=(4, 4, 4), goals="blob", bank_size=8, horizon=12, envs=2, fragment=4)
-    tiny |= dict(simulations=2, considered=2, width=4, depth=1)
-    cfg = TrainConfig(**tiny, human=spec, workers=1, out=str(tmp_path))  # type: ignore[arg-type]
+    cfg = TrainConfig(**tiny_train, human=spec, workers=1, out=str(tmp_path))
     s = setup(cfg)
     try:
         pool = WorkerPool(1, cfg)
@@ -213,19 +213,21 @@ def test_evaluate_and_rollout_name_the_bc_human(bc_files: dict[str, Path], tmp_p
     assert len(rows) == 2 and all(r["steps"] >= 1 for r in rows)
 
 
-@pytest.mark.parametrize(
-    "verb,extra",
-    [
-        ("evaluate", ["--episodes", "1"]),
-        ("train", TRAIN[len(GRID) :]),
-        ("train-ppo", ["--envs", "2", "--rollout", "2", "--minibatches", "1"]),
-        ("train-sft", ["--envs", "2", "--bank-size", "8"]),
-    ],
-)
+@pytest.mark.parametrize("verb", ["evaluate", "train", "train-ppo", "train-sft"])
 def test_bc_human_of_another_grid_is_one_clear_error(
-    verb: str, extra: list[str], bc_files: dict[str, Path], tmp_path: Path, capsys: Any
+    verb: str,
+    bc_files: dict[str, Path],
+    tiny_train_argv: list[str],
+    tmp_path: Path,
+    capsys: Any,
 ) -> None:
-    argv = ["assist", verb, *GRID, *extra, "--human", f"bc:{bc_files['other']}"]
+    flags = {
+        "evaluate": [*GRID, "--episodes", "1"],
+        "train": [*tiny_train_argv, "--env-steps", "16"],
+        "train-ppo": [*GRID, "--envs", "2", "--rollout", "2", "--minibatches", "1"],
+        "train-sft": [*GRID, "--envs", "2", "--bank-size", "8"],
+    }[verb]
+    argv = ["assist", verb, *flags, "--human", f"bc:{bc_files['other']}"]
     assert main([*argv, "--out", str(tmp_path / "runs")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err

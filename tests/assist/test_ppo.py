@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -14,29 +15,15 @@ import pytest
 
 from alignlab.assist._ppo_cmd import PPOConfig
 from alignlab.cli import main
-from alignlab.core import read_metrics_log
-
-TINY = dict(
-    size=(4, 4, 4),
-    goals="blob",
-    bank_size=8,
-    horizon=12,
-    envs=2,
-    rollout=4,
-    epochs=2,
-    minibatches=2,
-    width=4,
-    depth=1,
-    checkpoint_every=2,
-)
+from alignlab.core import AlignlabError, read_metrics_log
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trained(tiny_ppo: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
     from alignlab.assist._ppo_cmd import run_ppo
 
     out = tmp_path_factory.mktemp("ppo")
-    return run_ppo(PPOConfig(**{**TINY, "env_steps": 32, "out": str(out)}))  # type: ignore[arg-type]
+    return run_ppo(PPOConfig(**tiny_ppo, env_steps=32, out=str(out)))
 
 
 def test_gae_matches_a_hand_computed_example() -> None:
@@ -95,7 +82,8 @@ def test_run_streams_metrics_changes_params_and_saves_the_model(trained: Path) -
         assert all(np.isfinite(r[key]) for r in rows), key
     assert json.loads((trained / "run.json").read_text())["status"] == "done"
     assert (trained / "plots" / "learning_curves.png").is_file()
-    assert "Learning curves" in (trained / "report.md").read_text()
+    report = (trained / "report.md").read_text()
+    assert "Learning curves" in report and "Simulated human: heuristic (β = 5.0" in report
     env, net, params = read_model(trained)
     assert env.size == (4, 4, 4) and not net.goal_visible
     fresh = init_params(net, env, jax.random.PRNGKey(0))
@@ -114,6 +102,29 @@ def test_resume_continues_without_duplicate_metrics(trained: Path, tmp_path: Pat
     assert [r["step"] for r in read_metrics_log(run / "metrics.jsonl")] == [8, 16, 24, 32, 40, 48]
     # another network is refused, naming the field
     assert main(["assist", "train-ppo", "--resume", str(run), "--width", "8"]) == 2
+
+
+def test_a_model_says_which_trainer_wrote_it(trained: Path, tmp_path: Path) -> None:
+    """``model/`` records its trainer; another trainer's loader names it; a model saved
+    before the ``trainer`` key (PPO's had ``algorithm: "ppo"``) still loads."""
+    from alignlab.assist._assistants import load_azero
+    from alignlab.assist._layout import EnvConfig
+    from alignlab.assist._ppo import load_ppo, read_model
+    from alignlab.core import latest_checkpoint, load_checkpoint, save_checkpoint
+
+    last = latest_checkpoint(trained / "model")
+    assert last is not None
+    ck = load_checkpoint(last)
+    assert ck.meta["trainer"] == "train-ppo"
+    with pytest.raises(AlignlabError) as err:
+        load_azero(EnvConfig(size=(4, 4, 4), horizon=12), str(trained))
+    assert "'assist train-ppo'" in str(err.value) and "ppo:RUN" in str(err.value)
+    assert err.value.field == "meta.trainer"
+    old = tmp_path / "model"
+    meta = {k: v for k, v in ck.meta.items() if k != "trainer"}
+    save_checkpoint(old, ck.step, ck.tree, meta)
+    assert read_model(old)[0].size == (4, 4, 4)
+    assert load_ppo(EnvConfig(size=(4, 4, 4), horizon=12), str(old)).name == "ppo"
 
 
 def test_trained_ppo_plays_in_evaluate(trained: Path, tmp_path: Path) -> None:

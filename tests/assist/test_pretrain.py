@@ -4,6 +4,7 @@ alone before self-play; the pretraining is checkpointed and never repeated on re
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -13,29 +14,13 @@ import pytest
 from alignlab.assist._train_cmd import TrainConfig
 from alignlab.core import AlignlabError, read_metrics_log
 
-TINY = dict(
-    size=(4, 4, 4),
-    goals="blob",
-    bank_size=8,
-    horizon=12,
-    envs=2,
-    fragment=4,
-    simulations=2,
-    considered=2,
-    width=4,
-    depth=1,
-    replay=64,
-    batch_size=8,
-    checkpoint_every=2,
-)
-
 
 @pytest.fixture(scope="module")
-def pretrained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def pretrained(tiny_train: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
     from alignlab.assist._train import run_train
 
     out = tmp_path_factory.mktemp("pretrain")
-    cfg = TrainConfig(**TINY, env_steps=16, pretrain_steps=200, out=str(out))  # type: ignore[arg-type]
+    cfg = TrainConfig(**tiny_train, env_steps=16, pretrain_steps=200, out=str(out))
     return run_train(cfg)
 
 
@@ -100,7 +85,9 @@ def test_pretraining_trains_only_the_goal_and_human_heads() -> None:
 
 
 @pytest.mark.parametrize("flag, value", [("pretrain_steps", -1), ("pretrain_epochs", 0.0)])
-def test_bad_pretraining_flags_are_refused(flag: str, value: float, tmp_path: Path) -> None:
+def test_bad_pretraining_flags_are_refused(
+    flag: str, value: float, tiny_train: dict[str, Any], tmp_path: Path
+) -> None:
     with pytest.raises(AlignlabError) as err:
-        TrainConfig(**{**TINY, flag: value, "out": str(tmp_path)})  # type: ignore[arg-type]
+        TrainConfig(**{**tiny_train, flag: value, "out": str(tmp_path)})
     assert err.value.field == flag

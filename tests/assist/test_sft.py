@@ -14,22 +14,6 @@ import pytest
 from alignlab.assist._sft_cmd import SFTConfig
 from alignlab.core import AlignlabError, read_metrics_log
 
-EXPERT = dict(
-    size=(5, 6, 5),
-    goals="house",
-    bank_size=8,
-    horizon=20,
-    env_steps=8,
-    envs=2,
-    fragment=4,
-    simulations=2,
-    considered=2,
-    width=4,
-    depth=1,
-    replay=64,
-    batch_size=8,
-    goal_visible=True,
-)
 # the smallest house grid: on 4x4x4 a blob goal is one voxel, nothing to learn across goals
 TINY: dict[str, Any] = dict(
     size=(5, 6, 5),
@@ -47,12 +31,15 @@ TINY: dict[str, Any] = dict(
 
 
 @pytest.fixture(scope="module")
-def expert(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def expert(tiny_train: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny goal-visible ``assist train`` run on the smallest house grid."""
     from alignlab.assist._train import run_train
     from alignlab.assist._train_cmd import TrainConfig
 
     out = tmp_path_factory.mktemp("expert")
-    return run_train(TrainConfig(**EXPERT, out=str(out)))  # type: ignore[arg-type]
+    grid = dict(size=(5, 6, 5), goals="house", horizon=20)
+    cfg = TrainConfig(**{**tiny_train, **grid}, env_steps=8, goal_visible=True, out=str(out))
+    return run_train(cfg)
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +74,8 @@ def test_pretraining_alone_beats_chance_on_held_out_goals(pretrained: Path) -> N
     assert last["data/train_steps"] + last["data/val_steps"] == 2048
     assert last["val/accuracy"] > max(5 * last["val/chance"], last["val/majority"])
     assert json.loads((pretrained / "run.json").read_text())["status"] == "done"
-    assert "sft: not run" in (pretrained / "report.md").read_text()
+    report = (pretrained / "report.md").read_text()
+    assert "sft: not run" in report and "Simulated human: heuristic (β = 5.0" in report
     assert (pretrained / "plots" / "curves.png").is_file()
     # without an SFT stage the model is the pretrained network
     assert all(
@@ -142,7 +130,7 @@ def test_builder_view_is_the_assistant_view_with_roles_swapped() -> None:
     assert not np.any(view[2:4])  # no goal
 
 
-def test_the_goal_never_enters_the_policy(finetuned: Path, expert: Path) -> None:
+def test_the_goal_never_enters_the_policy(finetuned: Path, expert: Path, tmp_path: Path) -> None:
     import jax
 
     from alignlab.assist import _env
@@ -166,8 +154,15 @@ def test_the_goal_never_enters_the_policy(finetuned: Path, expert: Path) -> None
     act = jax.jit(a.act, static_argnums=0)
     acts = [int(act(cfg, a.params, a.carry, s, key)[0]) for s in (s1, s2)]
     assert acts[0] == acts[1] and bool(_env.legal_action_mask(cfg, s1, ASSISTANT)[acts[0]])
+    # a goal-visible network saved as an SFT model would read the goal
+    from alignlab.core import latest_checkpoint, load_checkpoint, save_checkpoint
+
+    last = latest_checkpoint(expert / "model")
+    assert last is not None
+    ck = load_checkpoint(last)
+    save_checkpoint(tmp_path / "model", 1, ck.tree, {**ck.meta, "trainer": "train-sft"})
     with pytest.raises(AlignlabError, match="goal-visible"):
-        load_sft(cfg, str(expert))  # it would read the goal
+        load_sft(cfg, str(tmp_path / "model"))
 
 
 def test_sft_assistant_plays_in_evaluate(finetuned: Path, tmp_path: Path) -> None:
@@ -202,17 +197,65 @@ def test_resume_after_a_kill_reaches_the_same_model(finetuned: Path, tmp_path: P
         np.testing.assert_array_equal(a, b)  # data and shuffles are replayed from the seed
 
 
+def _goal_masked_train_model(expert: Path, folder: Path) -> Path:
+    """An ``assist train`` model like ``expert``'s but goal-masked (fresh weights)."""
+    import dataclasses
+
+    import jax
+
+    from alignlab.assist._model_files import config_dict, read_model
+    from alignlab.assist._net import init_params
+    from alignlab.core import save_checkpoint
+
+    model = read_model(expert)
+    net = dataclasses.replace(model.net, goal_visible=False)
+    params = init_params(net, model.env, jax.random.PRNGKey(0))
+    save_checkpoint(folder, 1, params, {**model.meta, "net": config_dict(net)})
+    return folder
+
+
 def test_an_expert_that_is_not_goal_visible_is_refused(
-    pretrained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    pretrained: Path, expert: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from alignlab.cli import main
 
     args = ["assist", "train-sft", "--size", "5", "6", "5", "--bank-size", "16"]
-    assert main([*args, "--expert", str(pretrained), "--out", str(tmp_path)]) == 2
+    masked = _goal_masked_train_model(expert, tmp_path / "masked")
+    assert main([*args, "--expert", str(masked), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not goal-visible" in err[0] and "expert" in err[0]
+    # a train-sft run is not an expert: the error names the trainer that wrote it
+    assert main([*args, "--expert", str(pretrained), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'assist train-sft'" in err[0] and "expert" in err[0]
     assert main([*args, "--expert", str(tmp_path / "nothing"), "--out", str(tmp_path)]) == 2
     assert not (tmp_path / "assist-train-sft").exists()  # nothing started
+
+
+def test_a_run_of_another_trainer_is_refused_naming_it(
+    pretrained: Path, expert: Path, tmp_path: Path
+) -> None:
+    """``sft:`` and ``azero:`` each play their own trainer's models; a model saved before
+    the ``trainer`` key existed still plays as before."""
+    from alignlab.assist._assistants import load_azero
+    from alignlab.assist._layout import EnvConfig
+    from alignlab.assist._sft import load_sft
+    from alignlab.core import latest_checkpoint, load_checkpoint, save_checkpoint
+
+    cfg = EnvConfig(size=(5, 6, 5), horizon=20)
+    with pytest.raises(AlignlabError) as err:
+        load_azero(cfg, str(pretrained))
+    assert "'assist train-sft'" in str(err.value) and "sft:RUN" in str(err.value)
+    with pytest.raises(AlignlabError) as err:
+        load_sft(cfg, str(expert))
+    assert "'assist train'" in str(err.value) and "azero:RUN" in str(err.value)
+    last = latest_checkpoint(expert / "model")
+    assert last is not None
+    ck = load_checkpoint(last)
+    assert ck.meta["trainer"] == "train"
+    old = tmp_path / "model"
+    save_checkpoint(old, ck.step, ck.tree, {k: v for k, v in ck.meta.items() if k != "trainer"})
+    assert load_azero(cfg, str(old)).name == "goal-visible"
 
 
 @pytest.mark.parametrize(

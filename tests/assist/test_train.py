@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,44 +19,38 @@ import pytest
 from alignlab.assist._train_cmd import TrainConfig
 from alignlab.core import AlignlabError, read_metrics_log
 
-TINY = dict(
-    size=(4, 4, 4),
-    goals="blob",
-    bank_size=8,
-    horizon=12,
-    envs=2,
-    fragment=4,
-    simulations=2,
-    considered=2,
-    width=4,
-    depth=1,
-    replay=64,
-    batch_size=8,
-    checkpoint_every=2,
-)
 
+@pytest.fixture(scope="module")
+def cfg(tiny_train: dict[str, Any]) -> Any:
+    """``TrainConfig`` of the tiny run (32 env steps) with the given fields changed."""
 
-def _cfg(tmp: Path, **kw: object) -> TrainConfig:
-    return TrainConfig(**{**TINY, "env_steps": 32, "out": str(tmp), **kw})  # type: ignore[arg-type]
+    def make(out: Path, **kw: Any) -> TrainConfig:
+        return TrainConfig(**{**tiny_train, "env_steps": 32, "out": str(out), **kw})
+
+    return make
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trained(cfg: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from alignlab.assist._train import run_train
 
-    return run_train(_cfg(tmp_path_factory.mktemp("train")))
+    return run_train(cfg(tmp_path_factory.mktemp("train")))
 
 
 def test_run_folder_streams_metrics_and_saves_the_model(trained: Path) -> None:
     from alignlab.assist._net import init_params
     from alignlab.assist._train import load_assistant
+    from alignlab.core import latest_checkpoint, read_checkpoint_meta
 
     rows = read_metrics_log(trained / "metrics.jsonl")
     assert [r["step"] for r in rows] == [8, 16, 24, 32]  # 2 envs x 4 steps per iteration
     assert all(np.isfinite(r["loss"]) for r in rows)
     assert json.loads((trained / "run.json").read_text())["status"] == "done"
     assert (trained / "plots" / "learning_curves.png").is_file()
-    assert "Learning curves" in (trained / "report.md").read_text()
+    report = (trained / "report.md").read_text()
+    assert "Learning curves" in report and "Simulated human: heuristic (β = 5.0" in report
+    model = latest_checkpoint(trained / "model")
+    assert model is not None and read_checkpoint_meta(model)["trainer"] == "train"
     setup, params = load_assistant(trained)
     assert setup.env.size == (4, 4, 4) and not setup.net.goal_visible
     import jax
@@ -73,23 +68,31 @@ def test_resume_continues_without_duplicate_metrics(trained: Path, tmp_path: Pat
     shutil.copytree(trained, run)
     from alignlab.cli import main
 
+    # as a run written before these flags existed: they resume at their defaults
+    config = json.loads((run / "config.json").read_text())
+    for newer in ("human", "pretrain_steps", "pretrain_epochs"):
+        del config[newer]
+    (run / "config.json").write_text(json.dumps(config))
+
     # the run's own flags are kept: only what is given here (more env steps) changes
     assert main(["assist", "train", "--resume", str(run), "--env-steps", "48"]) == 0
     steps = [r["step"] for r in read_metrics_log(run / "metrics.jsonl")]
     assert steps == [8, 16, 24, 32, 40, 48]
 
 
-def test_resume_refuses_another_config(trained: Path, tmp_path: Path) -> None:
+def test_resume_refuses_another_config(cfg: Any, trained: Path, tmp_path: Path) -> None:
     from alignlab.assist._train import run_train
 
     run = tmp_path / "run"
     shutil.copytree(trained, run)
     with pytest.raises(AlignlabError) as err:
-        run_train(_cfg(tmp_path, width=8, env_steps=48, resume=str(run)))
+        run_train(cfg(tmp_path, width=8, env_steps=48, resume=str(run)))
     assert "width" in str(err.value)
 
 
-def test_checkpoint_of_another_grid_is_one_clear_error(trained: Path, tmp_path: Path) -> None:
+def test_checkpoint_of_another_grid_is_one_clear_error(
+    cfg: Any, trained: Path, tmp_path: Path
+) -> None:
     """A checkpoint written for another grid, dropped into a run's folder."""
     from alignlab.assist._train import CHECKPOINT_DIR, run_train
     from alignlab.core import latest_checkpoint, load_checkpoint, save_checkpoint
@@ -103,7 +106,7 @@ def test_checkpoint_of_another_grid_is_one_clear_error(trained: Path, tmp_path: 
     meta["env"] = {**meta["env"], "size": [5, 5, 5]}
     save_checkpoint(run / CHECKPOINT_DIR, 99, ck.tree, meta)
     with pytest.raises(AlignlabError) as err:
-        run_train(_cfg(tmp_path, env_steps=48, resume=str(run)))
+        run_train(cfg(tmp_path, env_steps=48, resume=str(run)))
     assert err.value.field == "meta.env.size"
     assert "step_00000099" in str(err.value)
 
@@ -123,12 +126,15 @@ def test_trained_assistant_plays_in_evaluate(trained: Path, tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_kill_9_loses_at_most_one_checkpoint_interval(tmp_path: Path) -> None:
+def test_kill_9_loses_at_most_one_checkpoint_interval(
+    tiny_train: dict[str, Any], tmp_path: Path
+) -> None:
     """A training process killed with SIGKILL mid-run resumes from its newest checkpoint."""
+    tiny = {**tiny_train, "checkpoint_every": 1}
     code = (
         "import sys; from alignlab.assist._train import run_train;"
         "from alignlab.assist._train_cmd import TrainConfig;"
-        f"cfg = TrainConfig(**{dict(TINY, checkpoint_every=1)!r}, env_steps=10**6, "
+        f"cfg = TrainConfig(**{tiny!r}, env_steps=10**6, "
         f"out={str(tmp_path)!r}); run_train(cfg)"
     )
     env = {**os.environ, "CI": "1"}
@@ -153,20 +159,16 @@ def test_kill_9_loses_at_most_one_checkpoint_interval(tmp_path: Path) -> None:
     last = latest_checkpoint(run / CHECKPOINT_DIR)
     assert last is not None
     saved_steps = int(load_checkpoint(last).tree["env_steps"])
-    per_iter = TINY["envs"] * TINY["fragment"]  # type: ignore[operator]
+    per_iter = tiny["envs"] * tiny["fragment"]
     assert saved_steps >= before[-1]["step"] - per_iter  # at most one interval lost
     target = saved_steps + 2 * per_iter
-    run_train(
-        TrainConfig(
-            **{**TINY, "checkpoint_every": 1}, env_steps=target, out=str(tmp_path), resume=str(run)
-        )
-    )  # type: ignore[arg-type]
+    run_train(TrainConfig(**tiny, env_steps=target, out=str(tmp_path), resume=str(run)))
     steps = [r["step"] for r in read_metrics_log(log)]
     assert steps == sorted(set(steps)) and steps[-1] == target
 
 
 @pytest.mark.slow
-def test_ray_workers_feed_the_learner_and_survive_a_death(tmp_path: Path) -> None:
+def test_ray_workers_feed_the_learner_and_survive_a_death(cfg: Any, tmp_path: Path) -> None:
     """Self-play on two Ray actors (a local Ray instance); one is killed mid-run and the
     learner goes on with the other."""
     import jax
@@ -176,13 +178,13 @@ def test_ray_workers_feed_the_learner_and_survive_a_death(tmp_path: Path) -> Non
     from alignlab.assist._train import run_train, setup
     from alignlab.assist._workers import WorkerPool
 
-    cfg = _cfg(tmp_path, workers=2)
+    config = cfg(tmp_path, workers=2)
     try:
-        run = run_train(cfg)  # 32 env steps: 2 iterations of 2 workers x 2 envs x 4 steps
+        run = run_train(config)  # 32 env steps: 2 iterations of 2 workers x 2 envs x 4 steps
         assert [r["step"] for r in read_metrics_log(run / "metrics.jsonl")] == [16, 32]
-        s = setup(cfg)
+        s = setup(config)
         params = init_params(s.net, s.env, jax.random.PRNGKey(0))
-        pool = WorkerPool(2, cfg)
+        pool = WorkerPool(2, config)
         items, eps, live = pool.play(params, jax.random.PRNGKey(1))
         assert live == 2 and items.value.shape == (2 * 2 * 4,)
         pool.kill(0)

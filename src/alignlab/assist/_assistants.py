@@ -18,6 +18,7 @@ import jax
 
 from alignlab.assist import _env
 from alignlab.assist._layout import EnvConfig
+from alignlab.assist._model_files import PLAYS_AS, Model, load_params, read_model
 from alignlab.assist._rollout import Assistant
 from alignlab.core import AlignlabError
 
@@ -48,17 +49,31 @@ def check_grid(trained: EnvConfig, cfg: EnvConfig, where: str) -> None:
         )
 
 
-def load_azero(cfg: EnvConfig, checkpoint: str | None) -> Assistant:
-    """``azero:RUN``: an AssistanceZero (or goal-visible) assistant from ``assist train``."""
-    from alignlab.assist._train import load_assistant
+def trained_model(cfg: EnvConfig, checkpoint: str | None, trainer: str) -> Model:
+    """The model of the ``assist <trainer>`` run that ``NAME:RUN`` in
+    ``--assistants`` names (``NAME``: how that trainer's models play), for games of ``cfg``.
 
+    Raises:
+        AlignlabError: no run given, nothing trained there, a model of another trainer
+            (naming it), or one trained on another grid.
+    """
+    name = PLAYS_AS[trainer]
     if not checkpoint:
         raise AlignlabError(
-            "azero needs a trained run: --assistants azero:RUNS/assist-train/NAME",
+            f"{name} needs a trained run: --assistants {name}:RUNS/assist-{trainer}/NAME",
             field="assistants",
         )
-    setup, params = load_assistant(checkpoint)
-    check_grid(setup.env, cfg, checkpoint)
+    model = read_model(checkpoint, (trainer,))
+    check_grid(model.env, cfg, checkpoint)
+    return model
+
+
+def load_azero(cfg: EnvConfig, checkpoint: str | None) -> Assistant:
+    """``azero:RUN``: an AssistanceZero (or goal-visible) assistant from ``assist train``."""
+    from alignlab.assist._train import assistant_setup
+
+    model = trained_model(cfg, checkpoint, "train")
+    setup = assistant_setup(model)
     search_cfg = dataclasses.replace(setup.search, gumbel_scale=0.0)
     name = "goal-visible" if setup.net.goal_visible else "azero"
-    return Assistant(name, _search_act(setup.net, search_cfg), params=params)
+    return Assistant(name, _search_act(setup.net, search_cfg), params=load_params(model))

@@ -41,7 +41,6 @@ from alignlab.assist._learner import _masked_log_softmax, make_optimizer
 from alignlab.assist._net import NetConfig, apply, assistant_input
 from alignlab.assist._rollout import Assistant
 from alignlab.assist._selfplay import Actors, Episodes, joint_step, merge_axes
-from alignlab.core import AlignlabError
 
 
 @dataclass(frozen=True)
@@ -273,49 +272,20 @@ def read_model(path: str | Path) -> tuple[EnvConfig, NetConfig, Any]:
     ``model/`` folder, or a checkpoint file in it.
 
     Raises:
-        AlignlabError: nothing trained there, or not a ``train-ppo`` model.
+        AlignlabError: nothing trained there, or not a ``train-ppo`` model (naming the
+            trainer that wrote it).
     """
-    from alignlab.assist._net import init_params
-    from alignlab.assist._ppo_cmd import MODEL_DIR
-    from alignlab.assist._train import _tup
-    from alignlab.core import latest_checkpoint, load_checkpoint, read_checkpoint_meta
+    from alignlab.assist._model_files import load_params
+    from alignlab.assist._model_files import read_model as read
 
-    p = Path(path)
-    if p.is_dir() and (p / MODEL_DIR).is_dir():
-        p = p / MODEL_DIR
-    if p.is_dir():
-        found = latest_checkpoint(p)
-        if found is None:
-            raise AlignlabError("no trained assistant here (no model checkpoint)", file=str(p))
-        p = found
-    if not p.is_file():
-        raise AlignlabError("assistant model not found", file=str(p))
-    meta = read_checkpoint_meta(p)
-    if meta.get("algorithm") != "ppo":
-        raise AlignlabError(
-            "not an assist train-ppo model (an assist train run plays as azero:RUN)",
-            file=str(p),
-            field="meta.algorithm",
-        )
-    try:
-        env = EnvConfig(**{k: _tup(v) for k, v in meta["env"].items()})
-        net = NetConfig(**meta["net"])
-    except (KeyError, TypeError) as exc:
-        raise AlignlabError(f"not an assistant model ({exc})", file=str(p), field="meta") from None
-    like = init_params(net, env, jax.random.PRNGKey(0))
-    params = load_checkpoint(p, like=like).tree
-    return env, net, params
+    model = read(path, ("train-ppo",))
+    return model.env, model.net, load_params(model)
 
 
 def load_ppo(cfg: EnvConfig, checkpoint: str | None) -> Assistant:
     """``ppo:RUN``: the PPO assistant of an ``assist train-ppo`` run, playing greedily."""
-    from alignlab.assist._assistants import check_grid
+    from alignlab.assist._assistants import trained_model
+    from alignlab.assist._model_files import load_params
 
-    if not checkpoint:
-        raise AlignlabError(
-            "ppo needs a trained run: --assistants ppo:RUNS/assist-train-ppo/NAME",
-            field="assistants",
-        )
-    env, net, params = read_model(checkpoint)
-    check_grid(env, cfg, checkpoint)
-    return Assistant("ppo", _greedy_act(net), params=params)
+    model = trained_model(cfg, checkpoint, "train-ppo")
+    return Assistant("ppo", _greedy_act(model.net), params=load_params(model))

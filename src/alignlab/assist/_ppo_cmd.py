@@ -21,20 +21,21 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
+from alignlab.assist._model_files import CHECKPOINT_DIR, config_dict, save_model
 from alignlab.assist._train_flags import (
     check_numbers,
     check_run_flags,
     check_trainer_flags,
+    env_and_net,
     human_option,
     option,
     shared,
+    training_bank,
 )
-from alignlab.core import bad_flag, track
-
-MODEL_DIR = "model"
-CHECKPOINT_DIR = "checkpoints"
+from alignlab.assist._trainer_loop import iteration_row, open_run, run_iterations
+from alignlab.core import bad_flag
 
 # flags that may change when a run is resumed (the rest must match the run's config)
 RESUMABLE_CHANGES = ("resume", "env_steps", "checkpoint_every", "out")
@@ -115,60 +116,31 @@ def run_ppo(cfg: PPOConfig) -> Path:
     import jax.numpy as jnp
 
     from alignlab.assist._human_model import load_human
-    from alignlab.assist._train import training_goals
-    from alignlab.core import (
-        Run,
-        latest_checkpoint,
-        load_checkpoint,
-        resumed_config,
-        save_checkpoint,
-    )
+    from alignlab.assist._ppo_report import write_report
+    from alignlab.core import latest_checkpoint, load_checkpoint, resumed_config
 
     if cfg.resume:
         cfg = resumed_config(cfg, cfg.resume)
-    env, net = _configs(cfg)
+    env, net = env_and_net(cfg)
     human = load_human(cfg.human, env)  # a BC model for another grid fails before the run
-    # training_goals reads only goals, bank_size and seed, which PPOConfig shares
-    bank = jnp.asarray(training_goals(cast(Any, cfg), env))
+    bank = jnp.asarray(training_bank(cfg.goals, cfg.bank_size, env.size, cfg.seed))
     meta = model_meta(env, net)
-    if cfg.resume:
-        run = Run.resume(cfg.resume, cfg, allowed=RESUMABLE_CHANGES, extend=True)
-    else:
-        run = Run("assist", "train-ppo", cfg, root=cfg.out, resumable=True)
-    with run:
-        ckpt_dir = run.dir / CHECKPOINT_DIR
+    with open_run("train-ppo", cfg, RESUMABLE_CHANGES, extend=True) as run:
         loop = _Loop(cfg, env, net, bank, human)
-        last = latest_checkpoint(ckpt_dir)
+        last = latest_checkpoint(run.dir / CHECKPOINT_DIR)
         if last is not None:
             loop.restore(load_checkpoint(last, like=loop.tree(0), meta=meta).tree)
         run.truncate_metrics(loop.env_steps)
-        iters = range(loop.iteration, cfg.iterations)
-        for it in track(iters, total=len(iters), desc="assist train-ppo"):
-            row = loop.step()  # advances loop.env_steps
-            run.log_metrics(loop.env_steps, row)
-            if (it + 1) % cfg.checkpoint_every == 0 or it + 1 == cfg.iterations:
-                save_checkpoint(ckpt_dir, it + 1, loop.tree(it + 1), meta)
-        save_checkpoint(run.dir / MODEL_DIR, loop.env_steps, loop.params, meta, keep=1)
-        from alignlab.assist._ppo_report import write_report
-
+        run_iterations(run, loop, loop.iterations_done, cfg, meta, "assist train-ppo")
+        save_model(run.dir, loop.env_steps, loop.params, meta, "train-ppo")
         write_report(run, cfg)
     return run.dir
-
-
-def _configs(cfg: PPOConfig) -> tuple[Any, Any]:
-    from alignlab.assist._layout import EnvConfig
-    from alignlab.assist._net import NetConfig
-
-    env = EnvConfig(size=tuple(cfg.size), horizon=cfg.horizon)  # type: ignore[arg-type]
-    return env, NetConfig(width=cfg.width, depth=cfg.depth, kernel=cfg.kernel)
 
 
 def model_meta(env: Any, net: Any) -> dict[str, Any]:
     """The metadata of checkpoints and ``model/``: ``env`` and ``net`` laid out as
     ``assist train``'s (so the network can be rebuilt), and ``algorithm: "ppo"``."""
-    from alignlab.assist._train import _asdict
-
-    return {"env": _asdict(env), "net": _asdict(net), "algorithm": "ppo"}
+    return {"env": config_dict(env), "net": config_dict(net), "algorithm": "ppo"}
 
 
 class _Loop:
@@ -186,24 +158,22 @@ class _Loop:
         self.params = init_params(net, env, k_init)
         self.opt_state = make_ppo_optimizer(cfg.hyper).init(self.params)
         self.actors = start_actors(env, k_actors, bank, cfg.envs)
-        self.iteration, self.env_steps = 0, 0
+        self.iterations_done, self.env_steps = 0, 0
         self.collect = make_collect(env, net, cfg.hyper, human)
         self.update = make_update(env, net, cfg.hyper)
 
-    def step(self) -> dict[str, Any]:
+    def iteration(self) -> dict[str, Any]:
         """One rollout and its PPO epochs; the ``metrics.jsonl`` row."""
         import jax
-
-        from alignlab.assist._train import _iteration_row
 
         t0 = time.perf_counter()
         self.key, k_play, k_upd = jax.random.split(self.key, 3)
         self.actors, batch, eps = self.collect(self.params, self.actors, self.bank, k_play)
         self.params, self.opt_state, m = self.update(self.params, self.opt_state, batch, k_upd)
         played = self.cfg.envs * self.cfg.rollout
-        self.iteration += 1
+        self.iterations_done += 1
         self.env_steps += played
-        return _iteration_row([m], eps, played / (time.perf_counter() - t0))
+        return iteration_row([m], eps, played / (time.perf_counter() - t0))
 
     def tree(self, iteration: int) -> dict[str, Any]:
         """The whole training state, as checkpointed."""
@@ -221,4 +191,5 @@ class _Loop:
     def restore(self, tree: dict[str, Any]) -> None:
         self.params, self.opt_state = tree["params"], tree["opt_state"]
         self.actors, self.key = tree["actors"], tree["key"]
-        self.iteration, self.env_steps = int(tree["iteration"]), int(tree["env_steps"])
+        self.iterations_done = int(tree["iteration"])
+        self.env_steps = int(tree["env_steps"])

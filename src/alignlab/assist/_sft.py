@@ -272,20 +272,14 @@ def load_sft(cfg: EnvConfig, checkpoint: str | None) -> Assistant:
     """``sft:RUN``: an ``assist train-sft`` run (its ``model/``; or ``RUN/pretrained`` for the
     network after pretraining alone; or a checkpoint file), playing the argmax of its masked
     policy logits from the goal-masked observation, without search."""
-    from alignlab.assist._assistants import check_grid
-    from alignlab.assist._train import load_assistant
+    from alignlab.assist._assistants import trained_model
+    from alignlab.assist._model_files import load_params
 
-    if not checkpoint:
-        raise AlignlabError(
-            "sft needs a trained run: --assistants sft:RUNS/assist-train-sft/NAME",
-            field="assistants",
-        )
-    setup, params = load_assistant(checkpoint)
-    check_grid(setup.env, cfg, checkpoint)
-    if setup.net.goal_visible:
+    model = trained_model(cfg, checkpoint, "train-sft")
+    if model.net.goal_visible:
         raise AlignlabError(
             "a goal-visible network reads the goal; sft plays goal-masked networks only",
             file=checkpoint,
             field="assistants",
         )
-    return Assistant("sft", _greedy_act(setup.net), params=params)
+    return Assistant("sft", _greedy_act(model.net), params=load_params(model))

@@ -85,14 +85,15 @@ def _default(name: str) -> Any:
 
 def check_expert(cfg: SFTConfig) -> Any:
     """The expert (``_sft.Expert``, searching as at evaluation: ``gumbel_scale = 0``), or None
-    without ``--expert``. Refuses a run that is not goal-visible or plays another grid."""
+    without ``--expert``. Refuses another trainer's run, and one that is not goal-visible or
+    plays another grid."""
     if not cfg.expert:
         return None
     from alignlab.assist._sft import Expert
     from alignlab.assist._train import load_assistant
 
     try:
-        setup, params = load_assistant(cfg.expert)
+        setup, params = load_assistant(cfg.expert, ("train",))
     except AlignlabError as err:
         raise AlignlabError(f"--expert: {err}", field="expert") from None
     if not setup.net.goal_visible:

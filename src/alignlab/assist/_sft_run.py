@@ -23,12 +23,13 @@ from typing import Any
 
 import numpy as np
 
+from alignlab.assist._model_files import CHECKPOINT_DIR, MODEL_DIR, config_dict, save_model
 from alignlab.assist._sft_cmd import RESUMABLE_CHANGES, SFTConfig, check_expert
+from alignlab.assist._train_flags import env_and_net, training_bank
+from alignlab.assist._trainer_loop import open_run
 from alignlab.core import resumed_config, track
 
-MODEL_DIR = "model"
 PRETRAINED_DIR = "pretrained"
-CHECKPOINT_DIR = "checkpoints"
 VAL_SHARE = 8  # 1/8 of the games (>= 1), on 1/8 of the goals (>= 1), are held out
 _CHUNK = 32  # steps per jitted data call (a progress tick)
 
@@ -36,12 +37,11 @@ _CHUNK = 32  # steps per jitted data call (a progress tick)
 def model_meta(cfg: SFTConfig, env: Any, net: Any) -> dict[str, Any]:
     """``assist train``'s model metadata (env, net, search, replay, envs) plus ``trainer``."""
     from alignlab.assist._search import SearchConfig
-    from alignlab.assist._train import _asdict
 
     return {
-        "env": _asdict(env),
-        "net": _asdict(net),
-        "search": _asdict(SearchConfig()),
+        "env": config_dict(env),
+        "net": config_dict(net),
+        "search": config_dict(SearchConfig()),
         "replay": 0,
         "envs": cfg.envs,
         "trainer": "train-sft",
@@ -53,27 +53,20 @@ def run_sft(cfg: SFTConfig) -> Path:
     import jax.numpy as jnp
 
     from alignlab.assist._human_model import load_human
-    from alignlab.assist._layout import EnvConfig
     from alignlab.assist._learner import make_optimizer
-    from alignlab.assist._net import NetConfig, init_params
-    from alignlab.assist._train import training_goals
-    from alignlab.core import AlignlabError, Run, latest_checkpoint, load_checkpoint
+    from alignlab.assist._net import init_params
+    from alignlab.core import AlignlabError, latest_checkpoint, load_checkpoint
 
     if cfg.resume:
         cfg = resumed_config(cfg, cfg.resume)
     expert = check_expert(cfg)  # flag errors before any work
-    env = EnvConfig(size=tuple(cfg.size), horizon=cfg.horizon)  # type: ignore[arg-type]
+    env, net = env_and_net(cfg)
     human = load_human(cfg.human, env)  # a BC model for another grid fails before the run
-    net = NetConfig(width=cfg.width, depth=cfg.depth, kernel=cfg.kernel)
-    bank = training_goals(cfg, env)  # type: ignore[arg-type]
+    bank = training_bank(cfg.goals, cfg.bank_size, env.size, cfg.seed)
     if len(bank) < 2:
         raise AlignlabError("the goal bank needs >= 2 goals (one is held out)", field="goals")
     meta = {**model_meta(cfg, env, net), "stages": list(cfg.stages), "epochs": cfg.epochs}
-    if cfg.resume:
-        run = Run.resume(cfg.resume, cfg, allowed=RESUMABLE_CHANGES)
-    else:
-        run = Run("assist", "train-sft", cfg, root=cfg.out, resumable=True)
-    with run:
+    with open_run("train-sft", cfg, RESUMABLE_CHANGES, extend=False) as run:
         key = jax.random.PRNGKey(cfg.seed)
         opt = make_optimizer(cfg.lr)
         params = init_params(net, env, jax.random.fold_in(key, 0))
@@ -86,17 +79,15 @@ def run_sft(cfg: SFTConfig) -> Path:
             if int(tree["epoch"]) < (i + 1) * cfg.epochs:
                 players = (human, expert)
                 tree = _stage(cfg, run, env, net, stage, i, jnp.asarray(bank), players, tree, meta)
-        _save_model(run.dir / MODEL_DIR, tree, meta)
+        _save_model(run.dir, MODEL_DIR, tree, meta)
         from alignlab.assist._sft_report import write_report
 
         write_report(run, cfg)
     return run.dir
 
 
-def _save_model(folder: Path, tree: dict[str, Any], meta: dict[str, Any]) -> None:
-    from alignlab.core import save_checkpoint
-
-    save_checkpoint(folder, int(tree["epoch"]), tree["params"], meta, keep=1)
+def _save_model(run_dir: Path, folder: str, tree: dict[str, Any], meta: dict[str, Any]) -> None:
+    save_model(run_dir, int(tree["epoch"]), tree["params"], meta, "train-sft", folder)
 
 
 def _stage(
@@ -151,7 +142,7 @@ def _stage(
         tree = {"params": params, "opt_state": opt_state, "epoch": jnp.int32(epoch + 1)}
         save_checkpoint(run.dir / CHECKPOINT_DIR, epoch + 1, tree, meta, keep=2)
     if stage == "pretrain":
-        _save_model(run.dir / PRETRAINED_DIR, tree, meta)
+        _save_model(run.dir, PRETRAINED_DIR, tree, meta)
     return tree
 
 

@@ -13,18 +13,16 @@ after a crash or ``kill -9`` (losing at most one interval). The trained assistan
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from alignlab.assist._model_files import CHECKPOINT_DIR, Model, config_dict, save_model
 from alignlab.assist._train_cmd import RESUMABLE_CHANGES, TrainConfig
+from alignlab.assist._trainer_loop import iteration_row, open_run, run_iterations
 from alignlab.core import AlignlabError, track
-
-MODEL_DIR = "model"
-CHECKPOINT_DIR = "checkpoints"
 
 
 class Setup(NamedTuple):
@@ -34,14 +32,10 @@ class Setup(NamedTuple):
 
 
 def setup(cfg: TrainConfig) -> Setup:
-    from alignlab.assist._layout import EnvConfig
-    from alignlab.assist._net import NetConfig
     from alignlab.assist._search import SearchConfig
+    from alignlab.assist._train_flags import env_and_net
 
-    env = EnvConfig(size=tuple(cfg.size), horizon=cfg.horizon)  # type: ignore[arg-type]
-    net = NetConfig(
-        width=cfg.width, depth=cfg.depth, kernel=cfg.kernel, goal_visible=cfg.goal_visible
-    )
+    env, net = env_and_net(cfg, cfg.goal_visible)
     search = SearchConfig(
         num_simulations=cfg.simulations,
         max_num_considered_actions=cfg.considered,
@@ -51,36 +45,21 @@ def setup(cfg: TrainConfig) -> Setup:
 
 
 def training_goals(cfg: TrainConfig, env_cfg: Any) -> np.ndarray:
-    """The training bank: generated from ``cfg.seed`` (seeds below the evaluation range) or
-    read from a bank ``.npz``."""
-    if cfg.goals.endswith(".npz"):
-        from alignlab.assist._goal_bank import load_goal_bank
+    """The training bank of ``cfg`` for grid ``env_cfg.size`` (``_train_flags.training_bank``)."""
+    from alignlab.assist._train_flags import training_bank
 
-        return np.asarray(load_goal_bank(cfg.goals, size=env_cfg.size).goals)
-    from alignlab.assist._goal_bank import build_goal_bank
-    from alignlab.assist._goals import random_blob
-    from alignlab.assist._houses import house
-
-    gen = house if cfg.goals == "house" else random_blob
-    return build_goal_bank(gen, cfg.bank_size, env_cfg.size, cfg.seed)
+    return training_bank(cfg.goals, cfg.bank_size, env_cfg.size, cfg.seed)
 
 
 def _meta(cfg: TrainConfig, s: Setup) -> dict[str, Any]:
     """What a checkpoint must agree with to be loaded into this run."""
     return {
-        "env": _asdict(s.env),
-        "net": _asdict(s.net),
-        "search": _asdict(s.search),
+        "env": config_dict(s.env),
+        "net": config_dict(s.net),
+        "search": config_dict(s.search),
         "replay": cfg.replay,
         "envs": cfg.envs,
     }
-
-
-def _asdict(obj: Any) -> dict[str, Any]:
-    def fix(v: Any) -> Any:
-        return list(v) if isinstance(v, tuple) else v
-
-    return {k: fix(v) for k, v in dataclasses.asdict(obj).items()}
 
 
 def fresh_state(cfg: TrainConfig, s: Setup, bank: Any) -> dict[str, Any]:
@@ -115,13 +94,7 @@ def run_train(cfg: TrainConfig) -> Path:
     import jax.numpy as jnp
 
     from alignlab.assist._human_model import load_human
-    from alignlab.core import (
-        Run,
-        latest_checkpoint,
-        load_checkpoint,
-        resumed_config,
-        save_checkpoint,
-    )
+    from alignlab.core import latest_checkpoint, load_checkpoint, resumed_config, save_checkpoint
 
     if cfg.resume:
         cfg = resumed_config(cfg, cfg.resume)
@@ -129,31 +102,21 @@ def run_train(cfg: TrainConfig) -> Path:
     human = load_human(cfg.human, s.env)  # a BC model for another grid fails before the run
     bank = jnp.asarray(training_goals(cfg, s.env))
     meta = _meta(cfg, s)
-    if cfg.resume:
-        run = Run.resume(cfg.resume, cfg, allowed=RESUMABLE_CHANGES, extend=True)
-    else:
-        run = Run("assist", "train", cfg, root=cfg.out, resumable=True)
-    with run:
-        ckpt_dir = run.dir / CHECKPOINT_DIR
+    with open_run("train", cfg, RESUMABLE_CHANGES, extend=True) as run:
         state = fresh_state(cfg, s, bank)
-        last = latest_checkpoint(ckpt_dir)
+        last = latest_checkpoint(run.dir / CHECKPOINT_DIR)
         if last is not None:
             state, _, _ = load_checkpoint(last, like=state, meta=meta)
         run.truncate_metrics(int(state["env_steps"]))
         if last is None and cfg.pretrain_steps:
             state = _pretrain_heads(cfg, s, bank, state, run, human)
-            save_checkpoint(ckpt_dir, 0, state, meta)
+            save_checkpoint(run.dir / CHECKPOINT_DIR, 0, state, meta)
         loop = _Loop(cfg, s, bank, state, human)
         try:
-            iters = range(int(state["iteration"]), cfg.iterations)
-            for it in track(iters, total=len(iters), desc="assist train"):
-                row = loop.iteration()  # advances loop.env_steps
-                run.log_metrics(loop.env_steps, row)
-                if (it + 1) % cfg.checkpoint_every == 0 or it + 1 == cfg.iterations:
-                    save_checkpoint(ckpt_dir, it + 1, loop.tree(it + 1), meta)
+            run_iterations(run, loop, int(state["iteration"]), cfg, meta, "assist train")
         finally:
             loop.close()
-        save_checkpoint(run.dir / MODEL_DIR, loop.env_steps, loop.params, meta, keep=1)
+        save_model(run.dir, loop.env_steps, loop.params, meta, "train")
         _report(run, cfg)
     return run.dir
 
@@ -239,7 +202,7 @@ class _Loop:
             batch = self.sample(self.replay, k, self.cfg.batch_size)
             self.params, self.opt_state, m = self.update(self.params, self.opt_state, batch)
             parts.append(m)
-        return _iteration_row(parts, eps, played / (time.perf_counter() - t0))
+        return iteration_row(parts, eps, played / (time.perf_counter() - t0))
 
     def tree(self, iteration: int) -> dict[str, Any]:
         """The whole training state, as checkpointed."""
@@ -260,55 +223,41 @@ class _Loop:
             self.pool.close()
 
 
-def _iteration_row(parts: list[dict[str, Any]], eps: Any, steps_per_s: float) -> dict[str, Any]:
-    """One ``metrics.jsonl`` line: mean losses over the updates, finished episodes' figures."""
-    row: dict[str, Any] = {k: float(np.mean([float(p[k]) for p in parts])) for k in parts[0]}
-    done = np.asarray(eps.done)
-    row["episodes"] = int(done.sum())
-    if done.any():
-        for name in ("goal_percentage", "length", "human_actions", "assistant_actions"):
-            row[f"episode/{name}"] = float(np.asarray(getattr(eps, name))[done].mean())
-    row["env_steps_per_s"] = steps_per_s
-    return row
-
-
 def _report(run: Any, cfg: TrainConfig) -> None:
     from alignlab.assist._train_report import write_report
 
     write_report(run, cfg)
 
 
-def load_assistant(path: str | Path) -> tuple[Setup, Any]:
-    """``(setup, params)`` of a trained assistant: a ``assist train`` run folder, its
-    ``model/`` folder, or a checkpoint file in it."""
-    from alignlab.assist._layout import EnvConfig
-    from alignlab.assist._net import NetConfig, init_params
+def load_assistant(
+    path: str | Path, trainers: tuple[str, ...] = ("train", "train-sft")
+) -> tuple[Setup, Any]:
+    """``(setup, params)`` of a trained assistant: a run folder, its ``model/`` folder, or a
+    checkpoint file in it, written by one of ``trainers`` (``assist train``, and
+    ``train-sft``, which saves its network in the same layout).
+
+    Raises:
+        AlignlabError: nothing trained there, or a model of another trainer (naming it).
+    """
+    from alignlab.assist._model_files import load_params, read_model
+
+    model = read_model(path, trainers)
+    return assistant_setup(model), load_params(model)
+
+
+def assistant_setup(model: Model) -> Setup:
+    """The ``Setup`` of a model in ``assist train``'s layout (its metadata holds the search
+    config too).
+
+    Raises:
+        AlignlabError: no search config in the metadata.
+    """
     from alignlab.assist._search import SearchConfig
-    from alignlab.core import latest_checkpoint, load_checkpoint, read_checkpoint_meta
 
-    p = Path(path)
-    if p.is_dir() and (p / MODEL_DIR).is_dir():
-        p = p / MODEL_DIR
-    if p.is_dir():
-        found = latest_checkpoint(p)
-        if found is None:
-            raise AlignlabError("no trained assistant here (no model checkpoint)", file=str(p))
-        p = found
-    if not p.is_file():
-        raise AlignlabError("assistant model not found", file=str(p))
-    meta = read_checkpoint_meta(p)
     try:
-        env = EnvConfig(**{k: _tup(v) for k, v in meta["env"].items()})
-        net = NetConfig(**meta["net"])
-        search = SearchConfig(**meta["search"])
+        search = SearchConfig(**model.meta["search"])
     except (KeyError, TypeError) as exc:
-        raise AlignlabError(f"not an assistant model ({exc})", file=str(p), field="meta") from None
-    import jax
-
-    like = init_params(net, env, jax.random.PRNGKey(0))
-    params, _, _ = load_checkpoint(p, like=like, meta=None)
-    return Setup(env, net, search), params
-
-
-def _tup(v: Any) -> Any:
-    return tuple(_tup(x) for x in v) if isinstance(v, list) else v
+        raise AlignlabError(
+            f"not an assistant model ({exc})", file=str(model.file), field="meta"
+        ) from None
+    return Setup(model.env, model.net, search)

@@ -16,13 +16,16 @@ GPU (JAX picks it) while the workers play on CPUs.
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from typing import Any
 
 import numpy as np
 
 from alignlab.core import AlignlabError
+
+
+def _tuple(v: Any) -> Any:
+    return tuple(v) if isinstance(v, list) else v
 
 
 def _worker_class() -> Any:
@@ -41,10 +44,7 @@ def _worker_class() -> Any:
             from alignlab.assist._train import setup, training_goals
             from alignlab.assist._train_cmd import TrainConfig
 
-            fields: dict[str, Any] = {
-                k: tuple(v) if isinstance(v, list) else v for k, v in config.items()
-            }
-            cfg = TrainConfig(**fields)
+            cfg = TrainConfig(**{k: _tuple(v) for k, v in config.items()})
             self.s = setup(cfg)
             self.bank = jnp.asarray(training_goals(cfg, self.s.env))
             key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed), 1_000 + index)
@@ -72,11 +72,10 @@ class WorkerPool:
 
         if not ray.is_initialized():
             ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+        from alignlab.assist._model_files import config_dict
+
         cls = _worker_class()
-        as_dict = {
-            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()
-        }
-        self.workers = [cls.remote(as_dict, i) for i in range(n)]
+        self.workers = [cls.remote(config_dict(config), i) for i in range(n)]
 
     def play(self, params: Any, key: Any) -> tuple[Any, Any, int]:
         """``(items, episodes, n_live)``: items concatenated along the batch axis, episode
