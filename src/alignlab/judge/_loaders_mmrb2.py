@@ -82,7 +82,7 @@ def _local_pair(obj: Any, root: Path, task: str, where: Where, check: bool) -> P
         responses.append(
             _local_content(r["response_content"], root, where.at(f"{side}.response_content"), check)
         )
-    key = "chosen" if "chosen" in obj else "human_preference"
+    key = "human_preference" if "chosen" not in obj and "human_preference" in obj else "chosen"
     meta = {
         k: obj[k] for k in ("prompt_source", "prompt_metadata", "human_annotations") if k in obj
     }
