@@ -119,6 +119,21 @@ def _monitor_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _judge_make_bench(args: argparse.Namespace) -> int:
+    from alignlab.judge._make_bench_cmd import MakeBenchConfig, run_make_bench
+
+    out = run_make_bench(_config_from(args, MakeBenchConfig))
+    print(f"benchmark written to {out} (see manifest.json)")
+    return 0
+
+
+def _judge_check_pairs(args: argparse.Namespace) -> int:
+    from alignlab.judge._check_pairs_cmd import CheckPairsConfig, run_check_pairs
+
+    print(run_check_pairs(_config_from(args, CheckPairsConfig)))
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from alignlab.core.compare import check_comparable, compare_runs, load_run_report
 
@@ -246,6 +261,33 @@ def build_parser() -> argparse.ArgumentParser:
         "in words, reward, goal percentage, inventories.",
     )
     view.set_defaults(func=_assist_view)
+    judge = systems.add_parser(
+        "judge", help="MJ1: grounded multimodal judging of response pairs (data, chains, rewards)"
+    )
+    jverbs = judge.add_subparsers(
+        dest="verb", required=True, metavar="VERB", parser_class=_VerbParser
+    )
+    make_bench = jverbs.add_parser(
+        "make-bench",
+        config="alignlab.judge._make_bench_cmd:MakeBenchConfig",
+        help="write the synthetic grounded benchmark (pairs, drawn images, gold chains)",
+        description="Draw simple images whose content is known (objects, colours, positions, "
+        "words, bar charts, edits), pair a response consistent with them with one making a "
+        "claim an image contradicts, in four families mirroring MMRB2 (t2i, edit, interleaved, "
+        "reasoning); each pair carries its gold verification chain. Writes one folder: "
+        "pairs.jsonl, images/, manifest.json (seed, counts, sha256).",
+    )
+    make_bench.set_defaults(func=_judge_make_bench)
+    check_pairs = jverbs.add_parser(
+        "check-pairs",
+        config="alignlab.judge._check_pairs_cmd:CheckPairsConfig",
+        help="load pairs in any supported layout (MMRB2, VL-RewardBench, plain, a bench) and "
+        "report what is there",
+        description="Read every pair (and with --open-images decode every image); print the "
+        "pairs per task and the gold balance, or stop at the first bad row naming its file, "
+        "line and field.",
+    )
+    check_pairs.set_defaults(func=_judge_check_pairs)
     rep = systems.add_parser("report", help="re-render run reports; compare several runs")
     rep.add_argument("runs", nargs="+", help="run folders")
     rep.add_argument("--filter", default="overall", help="compare metrics whose path contains this")
