@@ -79,8 +79,8 @@ def _remove(rng: np.random.Generator, level: Level, src: Scene) -> _Edit:
     error = pick(rng, ["unchanged", "wrong-object"])[0]
     bad = src
     if error == "wrong-object":
-        other = pick(rng, [str(i) for i, it in enumerate(src.items) if it != target])[0]
-        bad = _without(src, src.items[int(other)])
+        others = [it for it in src.items if it != target]  # kinds are distinct: items too
+        bad = _without(src, others[int(rng.integers(len(others)))])
     return _Edit(
         f"Remove the {target.colour} {target.shape}.",
         f"Done: I removed the {target.colour} {target.shape}.",
