@@ -4,7 +4,7 @@ which claims the pictures bear out)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from PIL import Image
@@ -96,6 +96,36 @@ def picture_json(picture: Picture) -> dict[str, Any]:
     return {"kind": "chart", "bars": [list(b) for b in picture.bars]}
 
 
+@dataclass
+class _Drawn:
+    """The parts of a draft as segments, with its pictures numbered and drawn."""
+
+    content: dict[str, tuple[Segment, ...]] = field(default_factory=dict)
+    numbers: dict[tuple[str, int], int] = field(default_factory=dict)  # (part, k) -> image
+    pictures: dict[int, Picture] = field(default_factory=dict)
+    images: dict[str, Image.Image] = field(default_factory=dict)  # path -> drawn image
+
+
+def _draw_parts(draft: Draft, order: tuple[str, ...], pair_id: str, size: int) -> _Drawn:
+    """Number the pictures of ``order``'s parts 1, 2, ... in reading order and draw them."""
+    parts = {"prompt": draft.prompt, "good": draft.good, "bad": draft.bad}
+    out = _Drawn()
+    for part in order:
+        segs: list[Segment] = []
+        for item in parts[part]:
+            if isinstance(item, str):
+                segs.append(Segment.text(item))
+                continue
+            n = len(out.pictures) + 1
+            out.numbers[(part, sum(s.kind == "image" for s in segs))] = n
+            out.pictures[n] = item
+            path = f"images/{pair_id}-{n}.png"
+            out.images[path] = draw(item, size)
+            segs.append(Segment.image(path))
+        out.content[part] = tuple(segs)
+    return out
+
+
 def assemble(
     draft: Draft, *, gold: str, pair_id: str, size: int, difficulty: int
 ) -> tuple[Pair, dict[str, Image.Image]]:
@@ -106,60 +136,30 @@ def assemble(
             none (a generator bug, never bad input).
     """
     where = {"A": "good" if gold == "A" else "bad", "B": "bad" if gold == "A" else "good"}
-    parts = {"prompt": draft.prompt, "good": draft.good, "bad": draft.bad}
-    numbers: dict[tuple[str, int], int] = {}
-    pictures: dict[int, Picture] = {}
-    images: dict[str, Image.Image] = {}
-    content: dict[str, tuple[Segment, ...]] = {}
-    for part in ("prompt", where["A"], where["B"]):
-        segs = []
-        for item in parts[part]:
-            if isinstance(item, str):
-                segs.append(Segment.text(item))
-                continue
-            n = len(pictures) + 1
-            numbers[(part, sum(s.kind == "image" for s in segs))] = n
-            pictures[n] = item
-            path = f"images/{pair_id}-{n}.png"
-            images[path] = draw(item, size)
-            segs.append(Segment.image(path))
-        content[part] = tuple(segs)
+    drawn = _draw_parts(draft, ("prompt", where["A"], where["B"]), pair_id, size)
     claims = []
     for label in ("A", "B"):
         specs = draft.good_claims if where[label] == "good" else draft.bad_claims
         for i, spec in enumerate(specs):
-            fact = replace(spec.fact, image=numbers[(spec.where, spec.k)])
+            fact = replace(spec.fact, image=drawn.numbers[(spec.where, spec.k)])
             claims.append(GoldClaim(f"{label}{i + 1}", label, fact))
-    chain = gold_chain(pictures, claims, gold)
-    bad = "B" if gold == "A" else "A"
-    if chain.contradicted(gold) or not chain.contradicted(bad):
+    chain = gold_chain(drawn.pictures, claims, gold)
+    if chain.contradicted(gold) or not chain.contradicted("B" if gold == "A" else "A"):
         raise RuntimeError(
             f"{draft.family}/{draft.subtype} draft {pair_id}: the gold chain does "
             "not single out the good response"
         )
-    paths = [
-        s.value
-        for part in ("prompt", where["A"], where["B"])
-        for s in content[part]
-        if s.kind == "image"
-    ]
     metadata = {
         "generator": GENERATOR,
         "family": draft.family,
         "subtype": draft.subtype,
         "difficulty": difficulty,
         "error": draft.error,
-        "pictures": {p: picture_json(pictures[k + 1]) for k, p in enumerate(paths)},
+        # images are numbered in the order they were drawn: image k is the k-th path
+        "pictures": {p: picture_json(drawn.pictures[k + 1]) for k, p in enumerate(drawn.images)},
         "gold_chain": chain.to_json(),
         "gold_chain_text": render_gold_chain(chain),
     }
-    pair = Pair(
-        pair_id,
-        draft.family,
-        content["prompt"],
-        content[where["A"]],
-        content[where["B"]],
-        gold,
-        metadata,
-    )
-    return pair, images
+    c = drawn.content
+    pair = Pair(pair_id, draft.family, c["prompt"], c[where["A"]], c[where["B"]], gold, metadata)
+    return pair, drawn.images
