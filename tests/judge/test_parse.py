@@ -181,6 +181,15 @@ def test_verdicts(text: str, verdict: str | None, code: str | None) -> None:
     assert parse_chain(text).verdict == verdict  # the chain reads it the same way
 
 
+def test_many_unclosed_verdict_tags() -> None:
+    # read in one pass: an open..close regex rescans to the end from every unclosed tag
+    # (quadratic: minutes at this size)
+    junk = "<verdict>" * 50_000
+    assert parse_verdict("<verdict>A</verdict>" + junk) == ("A", ())
+    assert [e.code for e in parse_verdict(junk)[1]] == ["unclosed-tag"]
+    assert parse_chain(junk + "</verdict>").verdict is None  # body "<verdict><verdict>..."
+
+
 def test_a_custom_format_renders_and_parses() -> None:
     fmt = ChainFormat(
         observations_tag="seen",

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, TypeVar
@@ -49,20 +50,10 @@ from alignlab.judge._chain import (
 )
 
 ErrorCode = Literal[
-    "missing-tag",
-    "unclosed-tag",
-    "duplicate-tag",
-    "misordered-tag",
-    "empty-section",
-    "bad-line",
-    "bad-verdict",
-    "uncited-verification",
-    "unknown-observation",
-    "unknown-claim",
-    "unverified-claim",
-    "duplicate-id",
-    "unknown-image",
-]
+    "missing-tag", "unclosed-tag", "duplicate-tag", "misordered-tag", "empty-section",
+    "bad-line", "bad-verdict", "uncited-verification", "unknown-observation", "unknown-claim",
+    "unverified-claim", "duplicate-id", "unknown-image",
+]  # fmt: skip
 _FLAGS = re.IGNORECASE | re.ASCII
 _K = TypeVar("_K")
 _STATUS: dict[str, Status] = {s: s for s in STATUSES}
@@ -117,13 +108,8 @@ def completion_text(completion: object) -> str:
         if isinstance(content, str):
             out.append(content)
         elif isinstance(content, list):
-            out += [
-                p["text"]
-                for p in content
-                if isinstance(p, Mapping)
-                and p.get("type") == "text"
-                and isinstance(p.get("text"), str)
-            ]
+            parts = [p for p in content if isinstance(p, Mapping) and p.get("type") == "text"]
+            out += [p["text"] for p in parts if isinstance(p.get("text"), str)]
     return "".join(out)
 
 
@@ -131,7 +117,6 @@ def completion_text(completion: object) -> str:
 class _Patterns:
     tag: re.Pattern[str]
     verdict: re.Pattern[str]
-    verdict_open: re.Pattern[str]
     observation: re.Pattern[str]
     claim: re.Pattern[str]
     verification: re.Pattern[str]
@@ -148,8 +133,7 @@ def _patterns(fmt: ChainFormat) -> _Patterns:
     statuses = "|".join(("supported", "contradicted", "unverifiable"))
     return _Patterns(
         tag=tag_pattern(fmt),
-        verdict=re.compile(rf"<\s*{v}\s*>(.*?)<\s*/\s*{v}\s*>", _FLAGS | re.DOTALL),
-        verdict_open=re.compile(rf"<\s*{v}\s*>", _FLAGS),
+        verdict=re.compile(rf"<\s*(/?)\s*{v}\s*>", _FLAGS),
         observation=re.compile(
             rf"\[{o}{_NUM}\]\s*(?:\(\s*image\s*{_NUM}\s*\)|image\s*{_NUM}\s*:)?\s*(.*)",
             _FLAGS | re.DOTALL,
@@ -183,7 +167,14 @@ def parse_verdict(
     if not isinstance(text, str):
         text = ""
     pats = _patterns(fmt)
-    found = pats.verdict.findall(text)
+    found: list[str] = []
+    body_at = -1  # where the open verdict's text starts; -1: none open
+    for m in pats.verdict.finditer(text):  # one pass: a regex for open..close is quadratic
+        if not m.group(1):  # on junk with thousands of unclosed tags
+            body_at = m.end() if body_at < 0 else body_at
+        elif body_at >= 0:
+            found.append(text[body_at : m.start()])
+            body_at = -1
     section = fmt.verdict_tag
     if len(found) == 1:
         verdict = pats.labels.get(found[0].strip().casefold())
@@ -192,7 +183,7 @@ def parse_verdict(
         return None, (FormatError("bad-verdict", section, found[0].strip()[:40]),)
     if len(found) > 1:
         return None, (FormatError("duplicate-tag", section, f"{len(found)} verdicts"),)
-    if pats.verdict_open.search(text):
+    if body_at >= 0:
         return None, (FormatError("unclosed-tag", section),)
     return None, (FormatError("missing-tag", section),)
 
@@ -310,13 +301,7 @@ def _verifications(
 
 
 def _duplicates(keys: list[_K]) -> list[_K]:
-    seen: set[_K] = set()
-    repeated = []
-    for k in keys:
-        if k in seen:
-            repeated.append(k)
-        seen.add(k)
-    return repeated
+    return [k for k, n in Counter(keys).items() if n > 1]
 
 
 def _verification_ok(
