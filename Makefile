@@ -42,6 +42,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_assist_env.py
 	$(PY) benchmarks/bench_assist_search.py
 	$(PY) benchmarks/bench_assist_train.py
+	$(PY) benchmarks/bench_models_concurrency.py
+	$(PY) benchmarks/bench_judge_parse.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
