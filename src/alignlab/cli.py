@@ -288,6 +288,19 @@ def build_parser() -> argparse.ArgumentParser:
         "line and field.",
     )
     check_pairs.set_defaults(func=_judge_check_pairs)
+    jevaluate = jverbs.add_parser(
+        "evaluate",
+        config="alignlab.judge._evaluate_cmd:EvaluateConfig",
+        help="judge every pair in both orders; MMRB2's scores with bootstrap CIs; a run folder",
+        description="Ask a judge (an OpenAI-compatible server, or a scripted judge) about every "
+        "pair forward and reversed, with the grounded chain prompt and/or the plain one; report "
+        "MMRB2's accuracy (correct / 2N), pair accuracy, consistency, first-position preference "
+        "and parse failures per task and overall with bootstrap CIs, and write MMRB2's "
+        "predictions files. Records are appended as judged; --resume RUN continues a run.",
+    )
+    jevaluate.set_defaults(
+        func=_run_verb("alignlab.judge._evaluate_cmd", "EvaluateConfig", "run_evaluate")
+    )
     rep = systems.add_parser("report", help="re-render run reports; compare several runs")
     rep.add_argument("runs", nargs="+", help="run folders")
     rep.add_argument("--filter", default="overall", help="compare metrics whose path contains this")

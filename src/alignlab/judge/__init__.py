@@ -32,6 +32,10 @@ _LAZY = {
     "RewardConfig": "_rewards", "make_format_reward": "_rewards",
     "make_accuracy_reward": "_rewards", "make_consistency_reward": "_rewards",
     "make_judge_reward": "_rewards", "check_reward_fn": "_rewards",
+    # evaluation: both orders, MMRB2's scores, scripted judges
+    "Verdict": "_judge_metrics", "judge_metrics": "_judge_metrics",
+    "ScriptedJudge": "_scripted", "EvaluateConfig": "_evaluate_cmd",
+    "run_evaluate": "_evaluate_cmd",
 }  # fmt: skip
 
 
