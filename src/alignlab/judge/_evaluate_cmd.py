@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alignlab.core import Run, bad_flag, check_at_least, check_seed, resumed_config
+from alignlab.core import AlignlabError, Run, bad_flag, check_at_least, check_seed, resumed_config
 from alignlab.judge._make_bench_cmd import config_field
 from alignlab.judge._scripted import BEHAVIOURS, PROMPTS
 
@@ -104,6 +104,18 @@ def load_backend(cfg: EvaluateConfig) -> Any:
     return OpenAIChat(name, base_url=url, timeout=cfg.timeout, max_retries=cfg.max_retries)
 
 
+def _same_model(cfg: EvaluateConfig) -> bool:
+    """Whether ``cfg.model`` names the run's model, perhaps at another base URL (a server
+    restarted elsewhere serves the same judge)."""
+    from alignlab.core import read_json
+
+    stored = read_json(Path(cfg.resume) / "config.json").get("model", "")
+    try:
+        return parse_model(str(stored))[:2] == parse_model(cfg.model)[:2]
+    except AlignlabError:
+        return False
+
+
 def run_evaluate(cfg: EvaluateConfig) -> Path:
     """Judge, score and report (module doc); returns the run folder. With ``--resume RUN``,
     the run's own config with the flags given laid over it."""
@@ -120,7 +132,8 @@ def run_evaluate(cfg: EvaluateConfig) -> Path:
     prepare = getattr(backend, "register", None)
     items = items_for(pairs, cfg.prompt)
     if cfg.resume:
-        run = Run.resume(cfg.resume, cfg, allowed=RESUMABLE_CHANGES, extend=True)
+        allowed = RESUMABLE_CHANGES + (("model",) if _same_model(cfg) else ())
+        run = Run.resume(cfg.resume, cfg, allowed=allowed, extend=True)
     else:
         run = Run("judge", "evaluate", cfg, root=cfg.out, resumable=True)
     try:
