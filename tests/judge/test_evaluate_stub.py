@@ -125,3 +125,36 @@ def test_resume_refuses_another_model(pairs: Path, tmp_path: Path, capsys: Any) 
     argv = ["judge", "evaluate", "--resume", str(run), "--model", "scripted:random"]
     assert main(argv) == 2
     assert "model" in capsys.readouterr().err
+
+
+def test_garbage_hangs_and_unreadable_answers(pairs: Path, tmp_path: Path) -> None:
+    """A 200 with a non-JSON body and a server that never answers in time are failed requests;
+    an answer without a verdict is a parse failure, not a request failure."""
+
+    def fault(index: int, body: dict[str, Any]) -> StubReply | None:
+        text = json.dumps(body)
+        if FAIL in text:
+            return StubReply(200, b"<html>not json</html>")
+        if "2+2?" in text:
+            return StubReply(delay_s=3.0)  # beyond --timeout
+        return None  # the stub's echo: no verdict in it
+
+    out = tmp_path / "runs"
+    with StubChatServer(fault=fault) as server:
+        argv = _argv(pairs, out, server.base_url, "--prompt", "baseline")
+        argv[argv.index("--max-retries") + 1] = "0"
+        argv[argv.index("--timeout") + 1] = "0.3"
+        assert main(argv) == 0
+    (run,) = (out / "judge-evaluate").iterdir()
+    by_pair = {(r["pair_id"], r["order"]): r for r in _records(run)}
+    for order in ("forward", "reverse"):
+        assert by_pair[("q3", order)]["error"] is not None  # garbage
+        assert by_pair[("q2", order)]["error"] is not None  # timed out
+        q1 = by_pair[("q1", order)]
+        assert q1["error"] is None and q1["verdict"] is None
+        assert q1["format_errors"] == ["missing-tag in verdict"]
+    m = json.loads((run / "metrics.json").read_text())["prompts"]["baseline"]["overall"]
+    assert m["accuracy"]["value"] == 0.0
+    assert m["parse_failure"]["value"] == 1.0
+    assert m["request_failure"]["value"] == pytest.approx(2 / 3)
+    assert m["first_forward"] is None
