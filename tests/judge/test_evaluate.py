@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alignlab.cli import main
 from alignlab.judge import load_pairs, write_bench
@@ -166,3 +168,33 @@ def test_bad_flags_and_pairs_without_gold(
     assert main([*base, "--pairs", str(bad), "--prompt", "chain", "chain"]) == 2
     assert "twice" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
+
+
+_SIDE = st.sampled_from(["A", "B"])
+_VERDICT = st.sampled_from(["A", "B", None])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_SIDE, _VERDICT, _VERDICT), min_size=1, max_size=12))
+def test_metrics_match_a_plain_count(cases: list[tuple[str, str | None, str | None]]) -> None:
+    """Against the definitions counted directly: gold as stored, then the verdicts as given
+    forward and reverse (None: unreadable)."""
+    flip = {"A": "B", "B": "A"}
+    vs = []
+    for i, (gold, fwd, rev) in enumerate(cases):
+        vs += [V(f"p{i}", "forward", gold, fwd), V(f"p{i}", "reverse", flip[gold], rev)]
+    m = judge_metrics(vs, n_boot=100)["chain"]["overall"]
+    n = len(cases)
+    right = [(f == g, r == flip[g]) for g, f, r in cases]
+    assert m["accuracy"]["value"] == pytest.approx(sum(a + b for a, b in right) / (2 * n))
+    assert m["pair_accuracy"]["value"] == pytest.approx(sum(a and b for a, b in right) / n)
+    same = sum(f is not None and r is not None and f == flip[r] for _, f, r in cases)
+    assert m["consistency"]["value"] == pytest.approx(same / n)
+    unread = sum((f is None) + (r is None) for _, f, r in cases)
+    assert m["parse_failure"]["value"] == pytest.approx(unread / (2 * n))
+    read_f = [f for _, f, _ in cases if f is not None]
+    if read_f:
+        assert m["first_forward"]["value"] == pytest.approx(read_f.count("A") / len(read_f))
+    else:
+        assert m["first_forward"] is None
+    assert m["pair_accuracy"]["value"] <= min(m["accuracy"]["value"], m["consistency"]["value"])

@@ -19,7 +19,6 @@ import hashlib
 import json
 import re
 import threading
-from typing import Any
 
 from alignlab.core import AlignlabError
 from alignlab.judge._chain import Chain, render_chain
@@ -99,8 +98,3 @@ class ScriptedJudge:
         shown, prompt = self._known[key]
         text = scripted_answer(self.behaviour, shown, prompt, key)
         return [Completion(text) for _ in range(n)]
-
-
-def describe(backend: Any) -> str:
-    """A backend's name for reports."""
-    return str(getattr(backend, "name", type(backend).__name__))
