@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alignlab.core import AlignlabError, track, write_jsonl
-from alignlab.core.io import read_appended_jsonl
+from alignlab.core import AlignlabError, read_appended_jsonl, track, write_jsonl
 from alignlab.judge._chain import baseline_messages, chain_messages
 from alignlab.judge._judge_metrics import Verdict
 from alignlab.judge._pair import Pair, Segment, swapped
