@@ -42,7 +42,9 @@ run() {
 
 start=$(date +%s)
 run train azero "${COMMON[@]}" --pretrain-steps $((STEPS / 4)) --env-steps $((STEPS - STEPS / 4))
-run train goal-visible "${COMMON[@]}" --env-steps "$STEPS" --goal-visible
+# the goal-visible bound learns with 2 updates per fragment: with the default 8 it collapsed
+# late in training into breaking goal blocks the human puts back (docs/assist.md)
+run train goal-visible "${COMMON[@]}" --env-steps "$STEPS" --goal-visible --updates 2
 run train-ppo ppo "${COMMON[@]}" --env-steps "$STEPS"
 run train-sft sft "${COMMON[@]}" --pretrain-steps $((STEPS / 2)) --sft-steps $((STEPS / 2)) \
   --expert "$(cat "$OUT/goal-visible.run")"
