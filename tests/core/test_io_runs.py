@@ -133,3 +133,25 @@ def test_atomic_writes_get_ordinary_permissions(tmp_path: Path) -> None:
     atomic_write_text(tmp_path / "page.html", "<p>hi</p>")
     mode = stat.S_IMODE((tmp_path / "page.html").stat().st_mode)
     assert mode == 0o666 & ~io._UMASK
+
+
+def test_atomic_folder_replaces_on_success_and_keeps_the_old_folder_on_error(
+    tmp_path: Path,
+) -> None:
+    from alignlab.core import atomic_folder
+
+    out = tmp_path / "bench"
+    with atomic_folder(out) as tmp:
+        (tmp / "a.txt").write_text("first")
+        assert not out.exists()  # nothing visible until the block ends
+    assert (out / "a.txt").read_text() == "first"
+
+    with pytest.raises(RuntimeError), atomic_folder(out) as tmp:
+        (tmp / "a.txt").write_text("half")
+        raise RuntimeError("killed mid-write")
+    assert (out / "a.txt").read_text() == "first"  # the previous folder stays
+
+    with atomic_folder(out) as tmp:
+        (tmp / "b.txt").write_text("second")
+    assert sorted(p.name for p in out.iterdir()) == ["b.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["bench"]  # no temp or old folders left

@@ -16,6 +16,7 @@ from alignlab.core.checkpoint import (
 from alignlab.core.errors import AlignlabError
 from alignlab.core.flags import MAX_SEED, bad_flag, check_at_least, check_seed, flag
 from alignlab.core.io import (
+    atomic_folder,
     atomic_path,
     atomic_write_json,
     atomic_write_text,
@@ -56,6 +57,7 @@ __all__ = [
     "MAX_SEED",
     "Report",
     "Run",
+    "atomic_folder",
     "atomic_path",
     "atomic_write_json",
     "atomic_write_text",

@@ -13,6 +13,8 @@ import hashlib
 import json
 import math
 import os
+import secrets
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -48,6 +50,34 @@ def atomic_path(path: str | Path, *, durable: bool = False) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | Path) -> Iterator[Path]:
+    """Yield a fresh temp folder beside ``path``; if the block succeeds it becomes ``path``,
+    replacing a folder already there (moved aside first, deleted after the swap); if the block
+    raises, the temp folder is deleted and the previous folder, if any, stays in place.
+    Callers decide beforehand whether replacing ``path`` is allowed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # mkdir (not mkdtemp) so the folder gets the usual umask permissions, not 0700
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    tmp.mkdir()
+    old: Path | None = None
+    try:
+        yield tmp
+        if path.is_dir():
+            old = path.with_name(f"{tmp.name}.old")
+            os.rename(path, old)
+        os.rename(tmp, path)
+    except BaseException:
+        if old is not None and not path.exists():
+            os.rename(old, path)  # put the previous folder back
+            old = None
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _fsync(path: Path) -> None:

@@ -15,9 +15,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import secrets
-import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +22,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from alignlab.core import AlignlabError, read_json, sha256_file, track
+from alignlab.core import AlignlabError, atomic_folder, read_json, sha256_file, track
 from alignlab.judge import _synth_edit, _synth_interleaved, _synth_reasoning, _synth_t2i
 from alignlab.judge._pair import Pair
 from alignlab.judge._synth_assemble import GENERATOR, assemble
@@ -136,24 +133,8 @@ def write_bench(
         "image_size": image_size,
         "difficulty": difficulty,
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.{secrets.token_hex(6)}.tmp"
-    tmp.mkdir()
-    old: Path | None = None
-    try:
+    with atomic_folder(out) as tmp:
         _write_into(tmp, settings)
-        if out.is_dir():
-            old = out.with_name(f"{tmp.name}.old")
-            os.rename(out, old)
-        os.rename(tmp, out)
-    except BaseException:
-        if old is not None and not out.exists():
-            os.rename(old, out)  # put the previous bench back
-            old = None
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
     return out
 
 

@@ -17,14 +17,11 @@ the same seed gives byte-identical files.
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from alignlab.core import AlignlabError, read_json, sha256_file
+from alignlab.core import AlignlabError, atomic_folder, read_json, sha256_file
 from alignlab.monitor import _sources as src
 from alignlab.monitor._builder_splits import cap_per_label, grouped_splits, hh_splits, rng_for
 from alignlab.monitor._schema import MoodData, MoodRow, row_to_json
@@ -163,25 +160,8 @@ def write_benchmark(data: MoodData, out_dir: str | Path, *, overwrite: bool = Fa
             )
         _check_is_benchmark(out)
     data.validate()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # mkdir (not mkdtemp) so the folder gets the usual umask permissions, not 0700
-    tmp = out.parent / f".{out.name}.{secrets.token_hex(6)}.tmp"
-    tmp.mkdir()
-    old: Path | None = None
-    try:
+    with atomic_folder(out) as tmp:
         _write_files(data, tmp)
-        if out.is_dir():
-            old = out.with_name(f"{tmp.name}.old")
-            os.rename(out, old)
-        os.rename(tmp, out)
-    except BaseException:
-        if old is not None and not out.exists():
-            os.rename(old, out)  # put the previous benchmark back
-            old = None
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
     return out
 
 
