@@ -11,8 +11,12 @@
   :class:`StubChatServer` is a local one for tests and benchmarks.
 - Messages with images: :func:`user_message`, :func:`image_part`, :func:`text_part`,
   :func:`image_data_url` (PIL images and PNG/JPEG files as data URLs), :func:`content_parts`.
+- Local vision-language chat: :class:`HFVisionChat` (several image+text chats per
+  ``generate``), :func:`load_hf_vlm`; :func:`tiny_qwen2_5_vl` / :func:`tiny_vlm` build a tiny
+  random Qwen2.5-VL in code.
 - Tiny random models built in code for tests: :func:`tiny_lm`, :func:`tiny_encoder`, ...
-- One-string specs: :func:`load_encoder`, :func:`load_causal_lm`, :data:`MODEL_SPECS`.
+- One-string specs: :func:`load_encoder`, :func:`load_causal_lm`, :func:`load_vision_chat`,
+  :data:`MODEL_SPECS`.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from alignlab.models._hf import (
     HFEncoder,
     load_hf,
 )
+from alignlab.models._hf_vlm import HFVisionChat, decode_image, load_hf_vlm
 from alignlab.models._hub import (
     hub_client_offline,
     hub_kwargs,
@@ -62,7 +67,13 @@ from alignlab.models._protocols import (
     TextPart,
     Usage,
 )
-from alignlab.models._specs import MODEL_SPECS, ModelSpec, load_causal_lm, load_encoder
+from alignlab.models._specs import (
+    MODEL_SPECS,
+    ModelSpec,
+    load_causal_lm,
+    load_encoder,
+    load_vision_chat,
+)
 from alignlab.models._stub_server import StubChatServer, StubReply
 from alignlab.models._tiny import (
     tiny_causal_lm_model,
@@ -72,6 +83,7 @@ from alignlab.models._tiny import (
     tiny_seq_classifier_model,
     tiny_tokenizer,
 )
+from alignlab.models._tiny_vlm import tiny_qwen2_5_vl, tiny_vlm, tiny_vlm_processor
 
 __all__ = [
     "MODEL_SPECS",
@@ -85,6 +97,7 @@ __all__ = [
     "FeatureBatch",
     "HFCausalLM",
     "HFEncoder",
+    "HFVisionChat",
     "ImagePart",
     "Message",
     "ModelSpec",
@@ -97,6 +110,7 @@ __all__ = [
     "WordLlamaEncoder",
     "complete_many",
     "content_parts",
+    "decode_image",
     "hub_client_offline",
     "hub_offline",
     "hub_kwargs",
@@ -107,6 +121,8 @@ __all__ = [
     "load_causal_lm",
     "load_encoder",
     "load_hf",
+    "load_hf_vlm",
+    "load_vision_chat",
     "message_images",
     "message_text",
     "minilm",
@@ -117,8 +133,11 @@ __all__ = [
     "tiny_encoder",
     "tiny_encoder_model",
     "tiny_lm",
+    "tiny_qwen2_5_vl",
     "tiny_seq_classifier_model",
     "tiny_tokenizer",
+    "tiny_vlm",
+    "tiny_vlm_processor",
     "user_message",
     "wordllama_encoder",
 ]

@@ -8,6 +8,7 @@ from typing import Any
 
 from alignlab.core import AlignlabError
 from alignlab.models._hf import HFCausalLM, load_hf
+from alignlab.models._hf_vlm import HFVisionChat, load_hf_vlm
 from alignlab.models._protocols import TextEncoder
 
 
@@ -33,6 +34,17 @@ MODEL_SPECS: dict[str, ModelSpec] = {
     "tiny-lm": ModelSpec("random 2-layer Llama, 32-d, built in code (tests)", 53_408, True),
     "hf:<id or path>": ModelSpec(
         "any transformers model: local folder, or hub id when online", None, False
+    ),
+    "tiny-vlm": ModelSpec(
+        "random Qwen2.5-VL, 64-d, 2 layers + 2-block vision tower, built in code (tests; "
+        "load_vision_chat)",
+        223_456,
+        False,
+    ),
+    "hf-vlm:<id or path>": ModelSpec(
+        "any transformers image-text-to-text model as a chat backend (load_vision_chat)",
+        None,
+        False,
     ),
 }
 
@@ -80,10 +92,27 @@ def load_causal_lm(spec: str, **kw: Any) -> HFCausalLM:
     )
 
 
-def _hf_target(spec: str) -> str:
-    target = spec[3:].strip()
+def load_vision_chat(spec: str, **kw: Any) -> HFVisionChat:
+    """An :class:`HFVisionChat` for ``spec``: ``"tiny-vlm"`` or ``"hf-vlm:<id or path>"``;
+    ``kw`` go to the loader (``seed`` for ``tiny-vlm``; ``dtype``, ``device``, ``name``,
+    ``stop`` for ``hf-vlm:``)."""
+    from alignlab.models import _tiny_vlm
+
+    if spec.startswith("hf-vlm:"):
+        return load_hf_vlm(_hf_target(spec, "hf-vlm:"), **kw)
+    if spec == "tiny-vlm":
+        return _tiny_vlm.tiny_vlm(**kw)
+    raise AlignlabError(
+        f"model spec '{spec}' is not a vision-language chat model; use tiny-vlm or "
+        "hf-vlm:<model id or local path>",
+        field="model",
+    )
+
+
+def _hf_target(spec: str, prefix: str = "hf:") -> str:
+    target = spec[len(prefix) :].strip()
     if not target:
         raise AlignlabError(
-            "empty model after 'hf:'; use hf:<model id or local path>", field="model"
+            f"empty model after '{prefix}'; use {prefix}<model id or local path>", field="model"
         )
     return target
