@@ -12,7 +12,9 @@ from alignlab.core import AlignlabError
 from alignlab.models import (
     MODEL_SPECS,
     ChatBackend,
+    ChatRequest,
     HFVisionChat,
+    complete_many,
     image_part,
     load_hf_vlm,
     load_vision_chat,
@@ -93,6 +95,19 @@ def test_sampling_is_seeded_and_n_samples(backend: HFVisionChat, chats: list) ->
     assert greedy[0] == greedy[1] and greedy[0].top_logprobs is not None
     assert len(greedy[0].top_logprobs) == greedy[0].usage.completion_tokens  # type: ignore[union-attr]
     assert all(len(d) <= 3 and max(d.values()) <= 0 for d in greedy[0].top_logprobs)
+
+
+def test_complete_many_threads_match_sequential_samples(backend: HFVisionChat, chats: list) -> None:
+    reqs = [
+        ChatRequest(c, n=2, temperature=1.0, max_tokens=4, seed=s) for s in (1, 2) for c in chats
+    ]
+    pooled = complete_many(backend, reqs, concurrency=4)
+    one_by_one = [
+        backend.complete(r.messages, n=2, temperature=1.0, max_tokens=4, seed=r.seed) for r in reqs
+    ]
+    assert [[c.text for c in r.completions] for r in pooled] == [
+        [c.text for c in cs] for cs in one_by_one
+    ]
 
 
 def test_stop_strings_cut_the_reply(backend: HFVisionChat, chats: list) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -85,7 +86,9 @@ class HFVisionChat:
     (left padding, so each row's reply starts right after its own prompt). Greedy when
     ``temperature == 0`` (then the ``n`` samples are equal); sampling is seeded inside
     ``torch.random.fork_rng`` (the global RNG is untouched). ``stop`` strings cut each reply
-    at the first occurrence.
+    at the first occurrence. One ``generate`` runs at a time, so :func:`complete_many`'s
+    threads neither race on the seeded RNG nor oversubscribe the cores; to use the batch, pass
+    several chats to ``complete_batch``.
     """
 
     def __init__(self, model: Any, processor: Any, *, name: str, stop: Sequence[str] = ()) -> None:
@@ -106,6 +109,7 @@ class HFVisionChat:
         eos = getattr(model.generation_config, "eos_token_id", None)
         if eos is None:
             eos = self.tokenizer.eos_token_id
+        self._lock = threading.Lock()
         self.eos_ids = set(eos if isinstance(eos, list) else [] if eos is None else [eos])
 
     @property
@@ -182,7 +186,7 @@ class HFVisionChat:
             kw.update(temperature=None, top_k=None, top_p=None)
         if self.eos_ids:
             kw["eos_token_id"] = sorted(self.eos_ids)
-        with torch.random.fork_rng(devices=[]), torch.inference_mode():
+        with self._lock, torch.random.fork_rng(devices=[]), torch.inference_mode():
             torch.manual_seed(0 if seed is None else seed)
             out = self.model.generate(**enc, **kw)
         width = enc["input_ids"].shape[1]
