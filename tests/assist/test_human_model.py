@@ -132,6 +132,7 @@ def test_bc_params_are_arguments_not_constants(bc_files: dict[str, Path]) -> Non
     assert not np.array_equal(acts_a, acts_b)
 
 
+@pytest.mark.slow  # a training run with its resume (~20 s): the slow tier
 def test_train_plays_the_bc_human_in_self_play(
     bc_files: dict[str, Path], tiny_train_argv: list[str], tmp_path: Path
 ) -> None:

@@ -24,6 +24,7 @@ def pretrained(tiny_train: dict[str, Any], tmp_path_factory: pytest.TempPathFact
     return run_train(cfg)
 
 
+@pytest.mark.slow  # a pretraining run (~40 s with the resume): the slow tier
 def test_pretraining_rows_come_first_and_count_in_env_steps(pretrained: Path) -> None:
     rows = read_metrics_log(pretrained / "metrics.jsonl")
     pre = [r for r in rows if r.get("phase") == "pretrain"]
@@ -35,6 +36,7 @@ def test_pretraining_rows_come_first_and_count_in_env_steps(pretrained: Path) ->
     assert pre[-1]["loss/goal"] < pre[0]["loss/goal"]  # the goal head learns
 
 
+@pytest.mark.slow  # a pretraining run (~40 s with the resume): the slow tier
 def test_resume_does_not_pretrain_again(pretrained: Path, tmp_path: Path) -> None:
     import shutil
 
