@@ -127,6 +127,20 @@ def _judge_make_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _judge_init_model(args: argparse.Namespace) -> int:
+    from alignlab.judge._init_model_cmd import InitModelConfig, run_init_model
+
+    run_init_model(_config_from(args, InitModelConfig))
+    return 0
+
+
+def _judge_compare(args: argparse.Namespace) -> int:
+    from alignlab.judge._compare_cmd import CompareConfig, run_compare
+
+    print(run_compare(_config_from(args, CompareConfig)), end="")
+    return 0
+
+
 def _judge_check_pairs(args: argparse.Namespace) -> int:
     from alignlab.judge._check_pairs_cmd import CheckPairsConfig, run_check_pairs
 
@@ -301,6 +315,49 @@ def build_parser() -> argparse.ArgumentParser:
     jevaluate.set_defaults(
         func=_run_verb("alignlab.judge._evaluate_cmd", "EvaluateConfig", "run_evaluate")
     )
+    init_model = jverbs.add_parser(
+        "init-model",
+        config="alignlab.judge._init_model_cmd:InitModelConfig",
+        help="build a small vision-language judge from scratch (random Qwen2.5-VL, tokenizer "
+        "trained on a bench's texts)",
+        description="Write a model folder: a randomly initialised Qwen2.5-VL of the width and "
+        "depth asked for, its BPE tokenizer trained on the pairs' prompts, responses and gold "
+        "chains, and an image processor without torchvision. judge sft, judge train and judge "
+        "evaluate load it offline; the CPU-scale MJ1 recipe starts here.",
+    )
+    init_model.set_defaults(func=_judge_init_model)
+    sft = jverbs.add_parser(
+        "sft",
+        config="alignlab.judge._sft_cmd:SFTConfig",
+        help="supervised warm start on gold chains (or verdicts alone), both orders, TRL SFT",
+        description="Fine-tune a vision-language judge to write each pair's gold verification "
+        "chain (--target chain, pairs from make-bench) or its verdict alone (--target verdict), "
+        "in both candidate orders, with TRL's SFTTrainer: loss on the assistant's tokens, LoRA "
+        "via PEFT or every weight. Checkpoints for --resume; the model lands in RUN/model.",
+    )
+    sft.set_defaults(func=_run_verb("alignlab.judge._sft_cmd", "SFTConfig", "run_sft"))
+    jtrain = jverbs.add_parser(
+        "train",
+        config="alignlab.judge._train_cmd:TrainConfig",
+        help="GRPO with format, accuracy and counterfactual-consistency rewards (TRL, PEFT)",
+        description="MJ1's RL stage through TRL's GRPOTrainer: each step judges whole pairs in "
+        "both orders (rows interleaved, order kept) so the consistency reward compares a "
+        "rollout with the rollouts of the swapped pair in the same call. Rewards weighted by "
+        "--*-weight (J1's strict rule with --strict-consistency), LoRA via PEFT or every "
+        "weight. Writes metrics.jsonl, a report with reward curves per reward function, "
+        "checkpoints for --resume and RUN/model.",
+    )
+    jtrain.set_defaults(func=_run_verb("alignlab.judge._train_cmd", "TrainConfig", "run_train"))
+    jcompare = jverbs.add_parser(
+        "compare",
+        config="alignlab.judge._compare_cmd:CompareConfig",
+        help="judge evaluate runs side by side, each minus the one before with paired CIs",
+        description="Read the records of judge evaluate runs on the same pairs; print "
+        "accuracy, pair accuracy, consistency, position bias and parse failures per run "
+        "(and prompt) with bootstrap CIs, and each run minus the one before it with paired "
+        "bootstrap CIs over the pairs both judged.",
+    )
+    jcompare.set_defaults(func=_judge_compare)
     rep = systems.add_parser("report", help="re-render run reports; compare several runs")
     rep.add_argument("runs", nargs="+", help="run folders")
     rep.add_argument("--filter", default="overall", help="compare metrics whose path contains this")

@@ -70,11 +70,13 @@ def _parts(pair: Pair, segs: Sequence[Segment]) -> list[Any]:
     return out
 
 
-def item_messages(item: Item) -> list[Message]:
-    """The chat messages of one item (images as data URLs)."""
+def item_messages(item: Item, *, system: bool = True) -> list[Message]:
+    """The chat messages of one item (images as data URLs); ``system=False`` leaves out the
+    instructions (for judges trained without them)."""
     p = item.shown
     build = chain_messages if item.prompt == "chain" else baseline_messages
-    return build(_parts(p, p.prompt), _parts(p, p.response_a), _parts(p, p.response_b))
+    msgs = build(_parts(p, p.prompt), _parts(p, p.response_a), _parts(p, p.response_b))
+    return msgs if system else msgs[1:]
 
 
 def record_for(item: Item, result: ChatResult) -> dict[str, Any]:
@@ -135,6 +137,7 @@ def judge_items(
     max_tokens: int,
     temperature: float,
     prepare: Callable[[list[Message], Item], None] | None = None,
+    system: bool = True,
 ) -> int:
     """Judge ``items``, appending a record per item to ``run_dir/records.jsonl`` after each
     batch of ``4 × concurrency`` (flushed, so a kill loses at most the batch in flight);
@@ -148,7 +151,7 @@ def judge_items(
             chunk = items[start : start + batch]
             requests = []
             for it in chunk:
-                msgs = item_messages(it)
+                msgs = item_messages(it, system=system)
                 if prepare is not None:
                     prepare(msgs, it)
                 requests.append(ChatRequest(msgs, max_tokens=max_tokens, temperature=temperature))

@@ -26,14 +26,20 @@ class EvaluateConfig:
     model: str = config_field(
         "scripted:grounded",
         "the judge: openai:MODEL@BASE_URL (any OpenAI-compatible server; key from "
-        "$OPENAI_API_KEY) or scripted:grounded / scripted:position-biased / scripted:random "
-        "(known answers, for tests and demos)",
+        "$OPENAI_API_KEY); a local vision-language model: hf-vlm:<hub id or path> (e.g. "
+        "RUN/model of judge sft / judge train), tiny-vlm[:SEED]; or scripted:grounded / "
+        "scripted:position-biased / scripted:random (known answers, for tests and demos)",
     )
     prompt: tuple[str, ...] = config_field(
         ("chain", "baseline"), "prompts: chain (grounded verification chain), baseline (plain)"
     )
+    no_system: bool = config_field(
+        False, "leave out the instructions (system message), as judges trained without them need"
+    )
     limit: int = config_field(0, "judge only the first N pairs (0: all)")
-    concurrency: int = config_field(8, "requests in flight (>= 1)")
+    concurrency: int = config_field(
+        8, "requests in flight (>= 1); a local model judges this many per batch"
+    )
     max_tokens: int = config_field(2048, "tokens per answer (>= 1)")
     temperature: float = config_field(0.0, "sampling temperature (>= 0)")
     timeout: float = config_field(120.0, "seconds per HTTP attempt (> 0)")
@@ -73,7 +79,8 @@ class EvaluateConfig:
 
 
 def parse_model(spec: str) -> tuple[str, str, str]:
-    """``("scripted", behaviour, "")`` or ``("openai", model, base_url)``.
+    """``("scripted", behaviour, "")``, ``("openai", model, base_url)`` or ``("local", spec,
+    "")`` for ``hf-vlm:...`` and ``tiny-vlm[:SEED]``.
 
     Raises:
         AlignlabError: any other spec (field ``model``).
@@ -81,24 +88,33 @@ def parse_model(spec: str) -> tuple[str, str, str]:
     kind, _, rest = spec.partition(":")
     if kind == "scripted" and rest in BEHAVIOURS:
         return kind, rest, ""
+    if (kind == "hf-vlm" and rest) or (kind == "tiny-vlm" and (not rest or rest.isdigit())):
+        return "local", spec, ""
     if kind == "openai":
         model, at, url = rest.rpartition("@")
         if at and model and url.startswith(("http://", "https://")):
             return kind, model, url
     bad_flag(
         "model",
-        f"unknown --model '{spec}': use openai:MODEL@http(s)://HOST/v1 or "
-        + " / ".join(f"scripted:{b}" for b in BEHAVIOURS),
+        f"unknown --model '{spec}': use openai:MODEL@http(s)://HOST/v1, hf-vlm:<id or path>, "
+        "tiny-vlm[:SEED] or " + " / ".join(f"scripted:{b}" for b in BEHAVIOURS),
     )
 
 
 def load_backend(cfg: EvaluateConfig) -> Any:
-    """The judge ``cfg.model`` names (a ``ScriptedJudge`` or an ``OpenAIChat``)."""
+    """The judge ``cfg.model`` names (a ``ScriptedJudge``, an ``OpenAIChat`` or an
+    ``HFVisionChat``)."""
     kind, name, url = parse_model(cfg.model)
     if kind == "scripted":
         from alignlab.judge._scripted import ScriptedJudge
 
         return ScriptedJudge(name)
+    if kind == "local":
+        from alignlab.models import load_vision_chat
+
+        if name.startswith("tiny-vlm:"):
+            return load_vision_chat("tiny-vlm", seed=int(name.split(":")[1]))
+        return load_vision_chat(name)
     from alignlab.models import OpenAIChat
 
     return OpenAIChat(name, base_url=url, timeout=cfg.timeout, max_retries=cfg.max_retries)
@@ -143,6 +159,7 @@ def run_evaluate(cfg: EvaluateConfig) -> Path:
                 backend, todo, run.dir, concurrency=cfg.concurrency, max_tokens=cfg.max_tokens,
                 temperature=cfg.temperature,
                 prepare=(lambda m, it: prepare(m, it.shown, it.prompt)) if prepare else None,
+                system=not cfg.no_system,
             )  # fmt: skip
             wanted = {it.key for it in items}
             rows = [r for r in read_records(run.dir) if (r["pair_id"], r["order"], r["prompt"])

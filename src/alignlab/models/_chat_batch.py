@@ -4,11 +4,16 @@ A thread pool over the backend's synchronous ``complete``, not asyncio: chat req
 bound (httpx releases the GIL while waiting), so threads reach the same throughput while the
 single-request path — retries, backoff, the response cache — stays one piece of sync code that
 callers use from scripts, notebooks and CLI commands without an event loop.
+
+A local backend with ``complete_batch`` (one ``generate`` over many chats) gets its greedy
+requests in batches of ``concurrency`` instead: threads would only queue on its one model.
+Sampled requests still go one by one, so a seed gives the samples of a call made alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import Literal
 
@@ -56,21 +61,77 @@ def complete_many(
     results: list[ChatResult | None] = [None] * len(requests)
     if not requests:
         return []
-    pool = ThreadPoolExecutor(max_workers=min(concurrency, len(requests)))
+    threaded = list(range(len(requests)))
+    batch_fn = getattr(backend, "complete_batch", None)
+    if callable(batch_fn):
+        greedy = [i for i in threaded if requests[i].temperature == 0]
+        _batched(batch_fn, requests, greedy, concurrency, errors, results, desc)
+        threaded = [i for i in threaded if results[i] is None]
+    if threaded:
+        _threaded(backend, requests, threaded, concurrency, errors, results, desc)
+    return [r for r in results if r is not None]
+
+
+def _failure(i: int, err: AlignlabError, errors: Errors) -> ChatResult:
+    if errors == "raise":
+        raise AlignlabError(
+            f"request {i}: {err.message}", file=err.file, line=err.line, field=err.field
+        ) from err
+    return ChatResult([], error=err.message, field=err.field)
+
+
+def _batched(
+    batch_fn: Callable[..., list[list[Completion]]],
+    requests: Sequence[ChatRequest],
+    idxs: list[int],
+    size: int,
+    errors: Errors,
+    results: list[ChatResult | None],
+    desc: str,
+) -> None:
+    """Requests ``idxs`` through ``batch_fn`` in batches of ``size`` sharing their settings."""
+    groups: dict[tuple[int, int, int | None], list[int]] = defaultdict(list)
+    for i in idxs:
+        r = requests[i]
+        groups[(r.n, r.max_tokens, r.top_logprobs)].append(i)
+    chunks = [g[k : k + size] for g in groups.values() for k in range(0, len(g), size)]
+    for chunk in track(chunks, total=len(chunks), desc=desc):
+        first = requests[chunk[0]]
+        try:
+            outs = batch_fn(
+                [requests[i].messages for i in chunk],
+                n=first.n,
+                temperature=0.0,
+                max_tokens=first.max_tokens,
+                top_logprobs=first.top_logprobs,
+            )
+        except AlignlabError as err:
+            for i in chunk:
+                results[i] = _failure(i, err, errors)
+            continue
+        for i, comps in zip(chunk, outs, strict=True):
+            results[i] = ChatResult(comps)
+
+
+def _threaded(
+    backend: ChatBackend,
+    requests: Sequence[ChatRequest],
+    idxs: list[int],
+    concurrency: int,
+    errors: Errors,
+    results: list[ChatResult | None],
+    desc: str,
+) -> None:
+    pool = ThreadPoolExecutor(max_workers=min(concurrency, len(idxs)))
     try:
         futures: dict[Future[list[Completion]], int] = {
-            pool.submit(_call, backend, r): i for i, r in enumerate(requests)
+            pool.submit(_call, backend, requests[i]): i for i in idxs
         }
         for fut in track(as_completed(futures), total=len(futures), desc=desc):
             i = futures[fut]
             try:
                 results[i] = ChatResult(fut.result())
             except AlignlabError as err:
-                if errors == "raise":
-                    raise AlignlabError(
-                        f"request {i}: {err.message}", file=err.file, line=err.line, field=err.field
-                    ) from err
-                results[i] = ChatResult([], error=err.message, field=err.field)
+                results[i] = _failure(i, err, errors)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    return [r for r in results if r is not None]

@@ -7,6 +7,7 @@ function of the text and the pixels. Qwen2.5-VL: Bai et al., arXiv 2502.13923.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +53,7 @@ FACTOR = PATCH * MERGE  # images are resized to multiples of 28 pixels
 
 
 @lru_cache(maxsize=4)
-def _vlm_tokenizer_json(vocab_size: int) -> str:
+def _vlm_tokenizer_json(vocab_size: int, corpus: tuple[str, ...]) -> str:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tok = Tokenizer(models.BPE())
@@ -64,18 +65,24 @@ def _vlm_tokenizer_json(vocab_size: int) -> str:
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(list(_CORPUS), trainer=trainer)
+    tok.train_from_iterator(list(corpus), trainer=trainer)
     return tok.to_str()
 
 
-def tiny_vlm_tokenizer(vocab_size: int = 512) -> PreTrainedTokenizerFast:
-    """A byte-level BPE tokenizer trained in-process with Qwen2.5-VL's special tokens; pad and
-    eos are ``<|endoftext|>`` / ``<|im_end|>``, left padding (for batched generation)."""
+def tiny_vlm_tokenizer(
+    vocab_size: int = 512, corpus: Sequence[str] | None = None
+) -> PreTrainedTokenizerFast:
+    """A byte-level BPE tokenizer trained in-process on ``corpus`` (default: a small built-in
+    English corpus) with Qwen2.5-VL's special tokens; pad and eos are ``<|endoftext|>`` /
+    ``<|im_end|>``, left padding (for batched generation). A corpus of the texts a model will
+    read and write (e.g. a bench's prompts and gold chains) makes its sequences short."""
     from tokenizers import Tokenizer
     from transformers import PreTrainedTokenizerFast
 
     tok = PreTrainedTokenizerFast(
-        tokenizer_object=Tokenizer.from_str(_vlm_tokenizer_json(vocab_size)),
+        tokenizer_object=Tokenizer.from_str(
+            _vlm_tokenizer_json(vocab_size, tuple(_CORPUS if corpus is None else corpus))
+        ),
         pad_token="<|endoftext|>",
         eos_token="<|im_end|>",
         padding_side="left",
@@ -84,7 +91,9 @@ def tiny_vlm_tokenizer(vocab_size: int = 512) -> PreTrainedTokenizerFast:
     return tok
 
 
-def _vlm_config(tok: PreTrainedTokenizerFast, hidden: int, layers: int) -> Qwen2_5_VLConfig:
+def _vlm_config(
+    tok: PreTrainedTokenizerFast, hidden: int, layers: int, vision_hidden: int
+) -> Qwen2_5_VLConfig:
     from transformers import Qwen2_5_VLConfig
 
     heads = 4
@@ -100,7 +109,7 @@ def _vlm_config(tok: PreTrainedTokenizerFast, hidden: int, layers: int) -> Qwen2
         "num_hidden_layers": layers,
         "num_attention_heads": heads,
         "num_key_value_heads": 2,
-        "max_position_embeddings": 1024,
+        "max_position_embeddings": 4096,
         "max_window_layers": layers,
         "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": mrope},
         "bos_token_id": ids["<|endoftext|>"],
@@ -109,8 +118,8 @@ def _vlm_config(tok: PreTrainedTokenizerFast, hidden: int, layers: int) -> Qwen2
     }
     vision = {
         "depth": 2,
-        "hidden_size": 32,
-        "intermediate_size": 64,
+        "hidden_size": vision_hidden,
+        "intermediate_size": vision_hidden * 2,
         "num_heads": 2,
         "patch_size": PATCH,
         "spatial_merge_size": MERGE,
@@ -131,12 +140,16 @@ def _vlm_config(tok: PreTrainedTokenizerFast, hidden: int, layers: int) -> Qwen2
 
 
 def tiny_vlm_processor(
-    *, min_pixels: int = FACTOR * FACTOR * 4, max_pixels: int = FACTOR * FACTOR * 16
+    *,
+    min_pixels: int = FACTOR * FACTOR * 4,
+    max_pixels: int = FACTOR * FACTOR * 16,
+    tokenizer: PreTrainedTokenizerFast | None = None,
 ) -> Qwen2_5_VLProcessor:
     """A ``Qwen2_5_VLProcessor`` built in code: :func:`tiny_vlm_tokenizer`, a
     ``Qwen2VLImageProcessor`` that resizes images to between ``min_pixels`` and ``max_pixels``
     (multiples of 28 px; defaults 56×56 to 112×112, i.e. 4 to 16 tokens per image), without
-    a video processor (so no torchvision needed)."""
+    a video processor (so no torchvision needed); ``tokenizer`` defaults to
+    :func:`tiny_vlm_tokenizer`."""
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (
         Qwen2VLImageProcessorPil,
     )
@@ -147,7 +160,7 @@ def tiny_vlm_processor(
         merge_size=MERGE,
         temporal_patch_size=2,
     )
-    tok = tiny_vlm_tokenizer()
+    tok = tiny_vlm_tokenizer() if tokenizer is None else tokenizer
     # Qwen2_5_VLProcessor itself requires a video processor, which needs torchvision.
     proc: Qwen2_5_VLProcessor = image_only_processor_class()(
         image_proc, tok, chat_template=VLM_CHAT_TEMPLATE
@@ -156,15 +169,25 @@ def tiny_vlm_processor(
 
 
 def tiny_qwen2_5_vl(
-    seed: int = 0, *, hidden: int = 64, layers: int = 2
+    seed: int = 0,
+    *,
+    hidden: int = 64,
+    layers: int = 2,
+    vision_hidden: int = 32,
+    vocab_size: int = 512,
+    corpus: Sequence[str] | None = None,
+    max_pixels: int = FACTOR * FACTOR * 16,
 ) -> tuple[Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor]:
     """A randomly initialised ``Qwen2_5_VLForConditionalGeneration`` (eval mode, fp32, text
-    width ``hidden``, ``layers`` decoder layers, a 2-block 32-d vision tower with 14-px patches)
-    and its processor (:func:`tiny_vlm_processor`). Equal seeds give equal weights."""
+    width ``hidden``, ``layers`` decoder layers, a 2-block ``vision_hidden``-d vision tower with
+    14-px patches) and its processor (:func:`tiny_vlm_processor`, tokenizer trained on
+    ``corpus`` with ``vocab_size`` tokens). Equal arguments give equal weights."""
     from transformers import Qwen2_5_VLForConditionalGeneration
 
-    proc = tiny_vlm_processor()
-    config = _vlm_config(proc.tokenizer, hidden, layers)
+    proc = tiny_vlm_processor(
+        max_pixels=max_pixels, tokenizer=tiny_vlm_tokenizer(vocab_size, corpus)
+    )
+    config = _vlm_config(proc.tokenizer, hidden, layers, vision_hidden)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = Qwen2_5_VLForConditionalGeneration(config)

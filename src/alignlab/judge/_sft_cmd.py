@@ -1,0 +1,174 @@
+"""``alignlab judge sft``: supervised warm start of a vision-language judge on gold answers.
+
+MJ1 warm-starts RL from a model that already writes the chain; on the synthetic benchmark
+every pair's gold chain is known, so ``--target chain`` teaches it. ``--target verdict``
+teaches the verdict tag alone (the verdict-only judge the chain is compared against). Both
+orders of every pair are trained. TRL's ``SFTTrainer``, loss on the assistant's tokens only,
+LoRA via PEFT or every weight (``--lora-rank 0``, for models built from scratch)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alignlab.core import Run, bad_flag, check_at_least, check_seed, resumed_config
+from alignlab.judge._make_bench_cmd import config_field
+from alignlab.judge._train_common import check_lora, check_model_spec
+from alignlab.judge._train_rows import PROMPTS, TARGETS
+
+CURVES = ("loss", "mean_token_accuracy", "grad_norm", "learning_rate")
+
+
+@dataclass(frozen=True)
+class SFTConfig:
+    pairs: str = config_field(
+        "data/judge/synth-bench", "training pairs (a make-bench folder for --target chain)"
+    )
+    model: str = config_field(
+        "tiny-vlm",
+        "start from: tiny-vlm[:SEED] (random, built in code), hf-vlm:<hub id or path>, or a "
+        "model folder (judge init-model, or RUN/model of a judge sft / judge train run)",
+    )
+    target: str = config_field("chain", "what the judge learns to write: chain or verdict")
+    prompt: str = config_field(
+        "auto", "prompt: chain, baseline, or auto (chain for --target chain, else baseline)"
+    )
+    no_system: bool = config_field(
+        False, "leave out the instructions (the system message): for models trained from scratch"
+    )
+    steps: int = config_field(200, "optimizer steps")
+    batch_pairs: int = config_field(4, "pairs per step (each in both orders)")
+    lr: float = config_field(1e-4, "peak learning rate (linear warm-up 5%, then linear decay)")
+    lora_rank: int = config_field(16, "LoRA rank on the language model; 0 trains every weight")
+    lora_alpha: float = config_field(32.0, "LoRA alpha")
+    rslora: bool = config_field(False, "rank-stabilised LoRA scaling (alpha / sqrt(rank))")
+    limit: int = config_field(0, "use only the first N pairs (0: all)")
+    save_every: int = config_field(100, "checkpoint every N steps (for --resume)")
+    seed: int = config_field(0, "seed (data order, initialisation of LoRA)")
+    out: str = config_field("runs", "folder that holds run folders")
+    resume: str = config_field("", "a run folder of this command to continue from its last "
+                               "checkpoint")  # fmt: skip
+
+    def __post_init__(self) -> None:
+        """Reject bad flag values before any work.
+
+        Raises:
+            AlignlabError: naming the field.
+        """
+        check_model_spec(self.model)
+        if self.target not in TARGETS:
+            bad_flag("target", f"unknown --target '{self.target}'; use {', '.join(TARGETS)}")
+        if self.prompt != "auto" and self.prompt not in PROMPTS:
+            bad_flag("prompt", f"unknown --prompt '{self.prompt}'; use auto, {', '.join(PROMPTS)}")
+        check_at_least(self.steps, 1, "steps", "optimizer steps")
+        check_at_least(self.batch_pairs, 1, "batch_pairs", "pairs per step")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            bad_flag("lr", f"--lr must be > 0, not {self.lr}")
+        check_lora(self.lora_rank, self.lora_alpha)
+        check_at_least(self.limit, 0, "limit", "pairs; 0 = all")
+        check_at_least(self.save_every, 1, "save_every", "steps")
+        check_seed(self.seed)
+        if self.resume and not Path(self.resume).is_dir():
+            bad_flag("resume", f"--resume {self.resume}: run folder not found")
+
+    @property
+    def prompt_kind(self) -> str:
+        if self.prompt != "auto":
+            return self.prompt
+        return "chain" if self.target == "chain" else "baseline"
+
+
+def _report(run: Run, cfg: SFTConfig, n_pairs: int, history: list[dict[str, Any]]) -> None:
+    from alignlab.judge._train_common import plot_curves, window_means
+
+    r = run.report
+    r.heading("What was run")
+    r.text(
+        f"Supervised fine-tuning of {cfg.model} on {n_pairs} pairs from {cfg.pairs}, each in "
+        f"both orders, to write the {cfg.target} target after the {cfg.prompt_kind} prompt"
+        f"{' (no system message)' if cfg.no_system else ''}: {cfg.steps} steps of "
+        f"{2 * cfg.batch_pairs} rows, lr {cfg.lr:g}, "
+        + (f"LoRA rank {cfg.lora_rank}." if cfg.lora_rank else "every weight trained.")
+        + f" Loss on the assistant's tokens only. Model: {run.dir.name}/model."
+    )
+    r.heading("Training curves")
+    r.table(["metric", "logged", "first tenth", "last tenth"], window_means(history, CURVES))
+    plot_curves(run, history, CURVES, "sft_curves.png", "SFT: loss and token accuracy")
+
+
+def run_sft(cfg: SFTConfig) -> Path:
+    """Train (module doc); returns the run folder, whose ``model/`` is the trained judge."""
+    from trl import SFTConfig as TRLSFTConfig
+    from trl import SFTTrainer
+
+    from alignlab.core import read_metrics_log
+    from alignlab.judge._loaders import load_pairs
+    from alignlab.judge._train_common import (
+        last_checkpoint,
+        load_vlm,
+        log_callback,
+        peft_config,
+        save_model,
+    )
+    from alignlab.judge._train_rows import training_rows
+
+    if cfg.resume:
+        cfg = resumed_config(cfg, cfg.resume)
+    pairs = load_pairs(cfg.pairs)
+    pairs = pairs[: cfg.limit] if cfg.limit else pairs
+    rows = training_rows(
+        pairs,
+        prompt=cfg.prompt_kind,
+        system=not cfg.no_system,
+        target=cfg.target,  # type: ignore[arg-type]
+    )
+    run = (
+        Run.resume(cfg.resume, cfg, allowed=("resume", "out"))
+        if cfg.resume
+        else Run("judge", "sft", cfg, root=cfg.out, resumable=True)
+    )
+    with run:
+        from datasets import Dataset
+
+        model, proc = load_vlm(cfg.model)
+        args = TRLSFTConfig(
+            output_dir=str(run.checkpoint_dir),
+            per_device_train_batch_size=2 * cfg.batch_pairs,
+            max_steps=cfg.steps,
+            learning_rate=cfg.lr,
+            lr_scheduler_type="linear",
+            warmup_steps=max(1, cfg.steps // 20),
+            logging_steps=1,
+            save_steps=cfg.save_every,
+            save_total_limit=1,
+            report_to=[],
+            seed=cfg.seed,
+            max_length=None,  # truncating would cut images' tokens apart
+            completion_only_loss=True,
+            dataloader_drop_last=False,
+            use_cpu=not _cuda(),
+            disable_tqdm=False,
+        )
+        trainer = SFTTrainer(
+            model=model,
+            processing_class=proc,
+            args=args,
+            train_dataset=Dataset.from_list(rows),
+            peft_config=peft_config(cfg.lora_rank, cfg.lora_alpha, cfg.rslora),
+            callbacks=[log_callback(run)],
+        )
+        trainer.train(resume_from_checkpoint=last_checkpoint(run))
+        save_model(trainer, proc, run)
+        history = read_metrics_log(run.dir / "metrics.jsonl")
+        run.write_metrics({"steps": cfg.steps, "pairs": len(pairs), "rows": len(rows),
+                           "final": history[-1] if history else {}})  # fmt: skip
+        _report(run, cfg, len(pairs), history)
+    return run.final_dir
+
+
+def _cuda() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
