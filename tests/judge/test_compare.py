@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from alignlab.cli import main
-from alignlab.judge._compare_cmd import CompareConfig, compare
+from alignlab.judge._compare_cmd import CompareConfig, compare_evaluations
 
 
 def _evaluate(bench: Path, out: Path, model: str, *extra: str) -> Path:
@@ -30,7 +30,7 @@ def runs(train_bench: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
 def test_grounded_minus_position_biased_as_constructed(runs: dict[str, Path]) -> None:
     cfg = CompareConfig(runs=(str(runs["position-biased"]), str(runs["grounded"])),
                         names=("biased", "grounded"), n_boot=200)  # fmt: skip
-    res = compare(cfg)
+    res = compare_evaluations(cfg)
     biased, grounded = res["columns"]
     assert biased["position_bias"]["value"] == pytest.approx(0.5)  # always the first shown
     assert biased["consistency"]["value"] == 0.0 and biased["accuracy"]["value"] == 0.5

@@ -9,6 +9,7 @@ import alignlab.judge as judge
 def test_every_public_name_resolves() -> None:
     assert all(getattr(judge, name) is not None for name in judge.__all__)
     assert {"Pair", "swapped", "load_pairs", "GoldChain", "write_bench"} <= set(judge.__all__)
+    assert {"run_train", "run_sft", "FormatError", "underlying_preference"} <= set(judge.__all__)
 
 
 def test_importing_the_package_stays_light() -> None:

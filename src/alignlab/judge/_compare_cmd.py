@@ -108,7 +108,7 @@ def _estimate(a: np.ndarray, b: np.ndarray | None, name: str, idx: np.ndarray) -
     return {"value": float(point), "low": float(low), "high": float(high)}
 
 
-def compare(cfg: CompareConfig) -> dict[str, Any]:
+def compare_evaluations(cfg: CompareConfig) -> dict[str, Any]:
     """``{"columns": [{name, pairs, metric: estimate}], "differences": [{name, vs, pairs,
     metric: estimate}]}`` (module doc)."""
     cols = _columns(cfg)
@@ -167,7 +167,7 @@ def render(result: dict[str, Any]) -> str:
 
 def run_compare(cfg: CompareConfig) -> str:
     """Compare, print-ready Markdown; written to ``cfg.out`` (and JSON beside it) if set."""
-    result = compare(cfg)
+    result = compare_evaluations(cfg)
     text = render(result)
     if cfg.out:
         out = Path(cfg.out)
