@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_assist_train.py
 	$(PY) benchmarks/bench_models_concurrency.py
 	$(PY) benchmarks/bench_judge_parse.py
+	$(PY) benchmarks/bench_judge_evaluate.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
