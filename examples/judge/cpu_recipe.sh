@@ -66,11 +66,11 @@ run sft sft-verdict --target verdict "${SFT[@]}"
 
 GRPO=(--pairs "$OUT/train" --model "$(cat "$OUT/sft-chain.run")/model" --no-system
       --lora-rank 0 --steps "$GRPO_STEPS" --pairs-per-step 4 --generations 4
-      --max-completion 320 --lr 5e-5 --save-every 50)
+      --max-completion 420 --lr 5e-5 --save-every 50)
 run train grpo-consistency "${GRPO[@]}" --consistency-weight 0.3
 run train grpo-no-consistency "${GRPO[@]}" --consistency-weight 0
 
-EVAL=(--pairs "$OUT/heldout" --no-system --max-tokens 320 --concurrency 32)
+EVAL=(--pairs "$OUT/heldout" --no-system --max-tokens 420 --concurrency 32)
 run evaluate eval-sft-verdict "${EVAL[@]}" --prompt baseline \
   --model "hf-vlm:$(cat "$OUT/sft-verdict.run")/model"
 for arm in sft-chain grpo-no-consistency grpo-consistency; do
