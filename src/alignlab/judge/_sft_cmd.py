@@ -8,14 +8,13 @@ LoRA via PEFT or every weight (``--lora-rank 0``, for models built from scratch)
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alignlab.core import Run, bad_flag, check_at_least, check_seed, resumed_config
+from alignlab.core import Run, bad_flag, check_at_least
 from alignlab.judge._make_bench_cmd import config_field
-from alignlab.judge._train_common import check_lora, check_model_spec
+from alignlab.judge._train_common import check_trainer_flags
 from alignlab.judge._train_rows import PROMPTS, TARGETS
 
 CURVES = ("loss", "mean_token_accuracy", "grad_norm", "learning_rate")
@@ -57,21 +56,12 @@ class SFTConfig:
         Raises:
             AlignlabError: naming the field.
         """
-        check_model_spec(self.model)
+        check_trainer_flags(self)
         if self.target not in TARGETS:
             bad_flag("target", f"unknown --target '{self.target}'; use {', '.join(TARGETS)}")
         if self.prompt != "auto" and self.prompt not in PROMPTS:
             bad_flag("prompt", f"unknown --prompt '{self.prompt}'; use auto, {', '.join(PROMPTS)}")
-        check_at_least(self.steps, 1, "steps", "optimizer steps")
         check_at_least(self.batch_pairs, 1, "batch_pairs", "pairs per step")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            bad_flag("lr", f"--lr must be > 0, not {self.lr}")
-        check_lora(self.lora_rank, self.lora_alpha)
-        check_at_least(self.limit, 0, "limit", "pairs; 0 = all")
-        check_at_least(self.save_every, 1, "save_every", "steps")
-        check_seed(self.seed)
-        if self.resume and not Path(self.resume).is_dir():
-            bad_flag("resume", f"--resume {self.resume}: run folder not found")
 
     @property
     def prompt_kind(self) -> str:
@@ -98,77 +88,51 @@ def _report(run: Run, cfg: SFTConfig, n_pairs: int, history: list[dict[str, Any]
     plot_curves(run, history, CURVES, "sft_curves.png", "SFT: loss and token accuracy")
 
 
-def run_sft(cfg: SFTConfig) -> Path:
-    """Train (module doc); returns the run folder, whose ``model/`` is the trained judge."""
-    from trl import SFTConfig as TRLSFTConfig
-    from trl import SFTTrainer
-
-    from alignlab.core import read_metrics_log
-    from alignlab.judge._loaders import load_pairs
-    from alignlab.judge._train_common import (
-        last_checkpoint,
-        load_vlm,
-        log_callback,
-        peft_config,
-        save_model,
-    )
+def _rows(cfg: SFTConfig, pairs: list[Any]) -> list[dict[str, Any]]:
     from alignlab.judge._train_rows import training_rows
 
-    if cfg.resume:
-        cfg = resumed_config(cfg, cfg.resume)
-    pairs = load_pairs(cfg.pairs)
-    pairs = pairs[: cfg.limit] if cfg.limit else pairs
-    rows = training_rows(
+    return training_rows(
         pairs,
         prompt=cfg.prompt_kind,
         system=not cfg.no_system,
         target=cfg.target,  # type: ignore[arg-type]
     )
-    run = (
-        Run.resume(cfg.resume, cfg, allowed=("resume", "out"))
-        if cfg.resume
-        else Run("judge", "sft", cfg, root=cfg.out, resumable=True)
+
+
+def _trainer(cfg: SFTConfig, model: Any, proc: Any, data: Any, run: Run) -> Any:
+    from trl import SFTConfig as TRLSFTConfig
+    from trl import SFTTrainer
+
+    from alignlab.judge._train_common import log_callback, peft_config, use_cpu
+
+    args = TRLSFTConfig(
+        output_dir=str(run.checkpoint_dir),
+        per_device_train_batch_size=2 * cfg.batch_pairs,
+        max_steps=cfg.steps,
+        learning_rate=cfg.lr,
+        lr_scheduler_type="linear",
+        warmup_steps=max(1, cfg.steps // 20),
+        logging_steps=1,
+        save_steps=cfg.save_every,
+        save_total_limit=1,
+        report_to=[],
+        seed=cfg.seed,
+        max_length=None,  # truncating would cut images' tokens apart
+        completion_only_loss=True,
+        use_cpu=use_cpu(),
     )
-    with run:
-        from datasets import Dataset
-
-        model, proc = load_vlm(cfg.model)
-        args = TRLSFTConfig(
-            output_dir=str(run.checkpoint_dir),
-            per_device_train_batch_size=2 * cfg.batch_pairs,
-            max_steps=cfg.steps,
-            learning_rate=cfg.lr,
-            lr_scheduler_type="linear",
-            warmup_steps=max(1, cfg.steps // 20),
-            logging_steps=1,
-            save_steps=cfg.save_every,
-            save_total_limit=1,
-            report_to=[],
-            seed=cfg.seed,
-            max_length=None,  # truncating would cut images' tokens apart
-            completion_only_loss=True,
-            dataloader_drop_last=False,
-            use_cpu=not _cuda(),
-            disable_tqdm=False,
-        )
-        trainer = SFTTrainer(
-            model=model,
-            processing_class=proc,
-            args=args,
-            train_dataset=Dataset.from_list(rows),
-            peft_config=peft_config(cfg.lora_rank, cfg.lora_alpha, cfg.rslora),
-            callbacks=[log_callback(run)],
-        )
-        trainer.train(resume_from_checkpoint=last_checkpoint(run))
-        save_model(trainer, proc, run)
-        history = read_metrics_log(run.dir / "metrics.jsonl")
-        run.write_metrics({"steps": cfg.steps, "pairs": len(pairs), "rows": len(rows),
-                           "final": history[-1] if history else {}})  # fmt: skip
-        _report(run, cfg, len(pairs), history)
-    return run.final_dir
+    return SFTTrainer(
+        model=model,
+        processing_class=proc,
+        args=args,
+        train_dataset=data,
+        peft_config=peft_config(cfg.lora_rank, cfg.lora_alpha, cfg.rslora),
+        callbacks=[log_callback(run)],
+    )
 
 
-def _cuda() -> bool:
-    import torch
+def run_sft(cfg: SFTConfig) -> Path:
+    """Train (module doc); returns the run folder, whose ``model/`` is the trained judge."""
+    from alignlab.judge._train_common import train_in_run
 
-    return bool(torch.cuda.is_available())
+    return train_in_run(cfg, "sft", _rows, _trainer, _report)

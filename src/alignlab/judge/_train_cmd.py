@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alignlab.core import Run, bad_flag, check_at_least, check_seed, resumed_config
+from alignlab.core import Run, bad_flag, check_at_least
 from alignlab.judge._make_bench_cmd import config_field
 from alignlab.judge._rewards import (
     RewardConfig,
@@ -27,7 +27,7 @@ from alignlab.judge._rewards import (
     make_consistency_reward,
     make_format_reward,
 )
-from alignlab.judge._train_common import check_lora, check_model_spec
+from alignlab.judge._train_common import check_trainer_flags
 from alignlab.judge._train_rows import PROMPTS
 
 REWARD_NAMES = ("judge_format", "judge_accuracy", "judge_consistency")
@@ -82,29 +82,20 @@ class TrainConfig:
         Raises:
             AlignlabError: naming the field.
         """
-        check_model_spec(self.model)
+        check_trainer_flags(self)
         if self.prompt not in PROMPTS:
             bad_flag("prompt", f"unknown --prompt '{self.prompt}'; use {', '.join(PROMPTS)}")
-        check_at_least(self.steps, 1, "steps", "optimizer steps")
         check_at_least(self.pairs_per_step, 1, "pairs_per_step", "pairs per step")
         check_at_least(self.generations, 2, "generations", "rollouts per prompt (GRPO compares "
                        "rollouts of one prompt)")  # fmt: skip
         check_at_least(self.max_completion, 1, "max_completion", "tokens per rollout")
-        for name in ("temperature", "lr"):
-            v = getattr(self, name)
-            if not (math.isfinite(v) and v > 0):
-                bad_flag(name, f"--{name} must be > 0, not {v}")
+        if not (math.isfinite(self.temperature) and self.temperature > 0):
+            bad_flag("temperature", f"--temperature must be > 0, not {self.temperature}")
         if not (math.isfinite(self.beta) and self.beta >= 0):
             bad_flag("beta", f"--beta must be >= 0, not {self.beta}")
         self.rewards()  # weights finite, grounding share in [0, 1]
         if not any((self.format_weight, self.accuracy_weight, self.consistency_weight)):
             bad_flag("accuracy_weight", "every reward weight is 0: nothing to learn from")
-        check_lora(self.lora_rank, self.lora_alpha)
-        check_at_least(self.limit, 0, "limit", "pairs; 0 = all")
-        check_at_least(self.save_every, 1, "save_every", "steps")
-        check_seed(self.seed)
-        if self.resume and not Path(self.resume).is_dir():
-            bad_flag("resume", f"--resume {self.resume}: run folder not found")
 
     def rewards(self) -> RewardConfig:
         return RewardConfig(
@@ -133,8 +124,9 @@ def grpo_args(cfg: TrainConfig, output_dir: str, weights: list[float]) -> Any:
     """TRL's ``GRPOConfig``: one generation batch per optimizer step holding
     ``pairs_per_step`` whole pairs (both orders, ``generations`` rollouts each), in dataset
     order (``shuffle_dataset=False``), so each reward call sees both orders of its pairs."""
-    import torch
     from trl import GRPOConfig
+
+    from alignlab.judge._train_common import use_cpu
 
     rows_per_step = 2 * cfg.pairs_per_step * cfg.generations
     return GRPOConfig(
@@ -157,8 +149,8 @@ def grpo_args(cfg: TrainConfig, output_dir: str, weights: list[float]) -> Any:
         save_total_limit=1,
         report_to=[],
         seed=cfg.seed,
-        use_cpu=not torch.cuda.is_available(),
-        bf16=torch.cuda.is_available(),
+        use_cpu=use_cpu(),
+        bf16=not use_cpu(),
     )
 
 
@@ -184,51 +176,35 @@ def _report(run: Run, cfg: TrainConfig, n_pairs: int, history: list[dict[str, An
     plot_curves(run, history, CURVES[4:], "rollout_curves.png", "rollouts: length, clipping, KL")
 
 
-def run_train(cfg: TrainConfig) -> Path:
-    """Train (module doc); returns the run folder."""
-    from datasets import Dataset
-    from trl import GRPOTrainer
-
-    from alignlab.core import read_metrics_log
-    from alignlab.judge._loaders import load_pairs
-    from alignlab.judge._train_common import (
-        last_checkpoint,
-        load_vlm,
-        log_callback,
-        peft_config,
-        save_model,
-    )
+def _rows(cfg: TrainConfig, pairs: list[Any]) -> list[dict[str, Any]]:
     from alignlab.judge._train_rows import training_rows
 
-    if cfg.resume:
-        cfg = resumed_config(cfg, cfg.resume)
-    pairs = load_pairs(cfg.pairs)
-    pairs = pairs[: cfg.limit] if cfg.limit else pairs
-    rows = training_rows(pairs, prompt=cfg.prompt, system=not cfg.no_system)
-    run = (
-        Run.resume(cfg.resume, cfg, allowed=("resume", "out"))
-        if cfg.resume
-        else Run("judge", "train", cfg, root=cfg.out, resumable=True)
+    return training_rows(pairs, prompt=cfg.prompt, system=not cfg.no_system)
+
+
+def _trainer(cfg: TrainConfig, model: Any, proc: Any, data: Any, run: Run) -> Any:
+    from trl import GRPOTrainer
+
+    from alignlab.judge._train_common import log_callback, peft_config
+
+    funcs, weights = reward_functions(cfg)
+    return GRPOTrainer(
+        model=model,
+        processing_class=proc,
+        reward_funcs=funcs,
+        args=grpo_args(cfg, str(run.checkpoint_dir), weights),
+        train_dataset=data,
+        peft_config=peft_config(cfg.lora_rank, cfg.lora_alpha, cfg.rslora),
+        callbacks=[log_callback(run)],
     )
-    with run:
-        model, proc = load_vlm(cfg.model)
-        funcs, weights = reward_functions(cfg)
-        args = grpo_args(cfg, str(run.checkpoint_dir), weights)
-        trainer = GRPOTrainer(
-            model=model,
-            processing_class=proc,
-            reward_funcs=funcs,
-            args=args,
-            train_dataset=Dataset.from_list(rows),
-            peft_config=peft_config(cfg.lora_rank, cfg.lora_alpha, cfg.rslora),
-            callbacks=[log_callback(run)],
-        )
-        trainer.train(resume_from_checkpoint=last_checkpoint(run))
-        save_model(trainer, proc, run)
-        history = read_metrics_log(run.dir / "metrics.jsonl")
-        run.write_metrics({"steps": cfg.steps, "pairs": len(pairs), "rows": len(rows),
-                           "reward_weights": dict(zip([f.__name__ for f in funcs], weights,
-                                                      strict=True)),
-                           "final": history[-1] if history else {}})  # fmt: skip
-        _report(run, cfg, len(pairs), history)
-    return run.final_dir
+
+
+def run_train(cfg: TrainConfig) -> Path:
+    """Train (module doc); returns the run folder."""
+    from alignlab.judge._train_common import train_in_run
+
+    def weights(cfg: TrainConfig) -> dict[str, Any]:
+        funcs, ws = reward_functions(cfg)
+        return {"reward_weights": {f.__name__: w for f, w in zip(funcs, ws, strict=True)}}
+
+    return train_in_run(cfg, "train", _rows, _trainer, _report, weights)

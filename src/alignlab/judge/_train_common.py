@@ -5,11 +5,11 @@ the curves in the report."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from alignlab.core import Run, bad_flag, check_at_least
+from alignlab.core import Run, bad_flag, check_at_least, check_seed, resumed_config
 from alignlab.core.report import Cell
 
 MODEL_DIR = "model"  # the trained model in a run folder, loadable as hf-vlm:RUN/model
@@ -49,10 +49,25 @@ def load_vlm(spec: str) -> tuple[Any, Any]:
     return model.train(), proc
 
 
-def check_lora(rank: int, alpha: float) -> None:
-    check_at_least(rank, 0, "lora_rank", "LoRA rank; 0 trains every weight")
-    if not (math.isfinite(alpha) and alpha > 0):
-        bad_flag("lora_alpha", f"--lora-alpha must be > 0, not {alpha}")
+def check_trainer_flags(cfg: Any) -> None:
+    """The flags ``judge sft`` and ``judge train`` share: model, steps, lr, LoRA, limit,
+    checkpoints, seed, resume.
+
+    Raises:
+        AlignlabError: naming the field.
+    """
+    check_model_spec(cfg.model)
+    check_at_least(cfg.steps, 1, "steps", "optimizer steps")
+    if not (math.isfinite(cfg.lr) and cfg.lr > 0):
+        bad_flag("lr", f"--lr must be > 0, not {cfg.lr}")
+    check_at_least(cfg.lora_rank, 0, "lora_rank", "LoRA rank; 0 trains every weight")
+    if not (math.isfinite(cfg.lora_alpha) and cfg.lora_alpha > 0):
+        bad_flag("lora_alpha", f"--lora-alpha must be > 0, not {cfg.lora_alpha}")
+    check_at_least(cfg.limit, 0, "limit", "pairs; 0 = all")
+    check_at_least(cfg.save_every, 1, "save_every", "steps")
+    check_seed(cfg.seed)
+    if cfg.resume and not Path(cfg.resume).is_dir():
+        bad_flag("resume", f"--resume {cfg.resume}: run folder not found")
 
 
 def peft_config(rank: int, alpha: float, rslora: bool) -> Any:
@@ -152,3 +167,52 @@ def window_means(history: Sequence[dict[str, Any]], keys: Sequence[str]) -> list
         w = max(1, len(ys) // 10)
         rows.append([key, len(ys), round(sum(ys[:w]) / w, 4), round(sum(ys[-w:]) / w, 4)])
     return rows
+
+
+def train_in_run(
+    cfg: Any,
+    verb: str,
+    rows_for: Callable[[Any, list[Any]], list[dict[str, Any]]],
+    build: Callable[[Any, Any, Any, Any, Run], Any],
+    report: Callable[[Run, Any, int, list[dict[str, Any]]], None],
+    extra_metrics: Callable[[Any], dict[str, Any]] = lambda cfg: {},
+) -> Path:
+    """The body of ``judge sft`` / ``judge train``: the config (``--resume``: the run's own
+    with the flags given laid over it), the pairs and their rows (``rows_for(cfg, pairs)``),
+    the resumable run, the trainer (``build(cfg, model, processor, dataset, run)``), training from
+    the newest checkpoint, ``RUN/model``, ``metrics.json`` and the report
+    (``report(run, cfg, n_pairs, history)``); ``extra_metrics(cfg)`` joins ``metrics.json``.
+    Returns the run folder."""
+    from datasets import Dataset
+
+    from alignlab.core import read_metrics_log
+    from alignlab.judge._loaders import load_pairs
+
+    if cfg.resume:
+        cfg = resumed_config(cfg, cfg.resume)
+    pairs = load_pairs(cfg.pairs)
+    pairs = pairs[: cfg.limit] if cfg.limit else pairs
+    rows = rows_for(cfg, pairs)
+    run = (
+        Run.resume(cfg.resume, cfg, allowed=("resume", "out"))
+        if cfg.resume
+        else Run("judge", verb, cfg, root=cfg.out, resumable=True)
+    )
+    with run:
+        model, proc = load_vlm(cfg.model)
+        trainer = build(cfg, model, proc, Dataset.from_list(rows), run)
+        trainer.train(resume_from_checkpoint=last_checkpoint(run))
+        save_model(trainer, proc, run)
+        history = read_metrics_log(run.dir / "metrics.jsonl")
+        sizes = {"steps": cfg.steps, "pairs": len(pairs), "rows": len(rows)}
+        final = history[-1] if history else {}
+        run.write_metrics({**sizes, **extra_metrics(cfg), "final": final})
+        report(run, cfg, len(pairs), history)
+    return run.final_dir
+
+
+def use_cpu() -> bool:
+    """Whether to train on the CPU (no CUDA device visible)."""
+    import torch
+
+    return not torch.cuda.is_available()
