@@ -7,21 +7,25 @@
 #
 # 1. benches: TRAIN pairs (seed 0) and HELD-OUT pairs (seed 1), 56-px images, difficulty 1;
 # 2. init-model: a random Qwen2.5-VL (width 128, 4 layers, 64-d vision tower), its tokenizer
-#    trained on the training pairs' texts;
-# 3. SFT warm start, SFT_STEPS (default 1200) steps of 8 pairs in both orders, every weight:
-#    on the gold chains (chain prompt) and, for comparison, on the verdict alone (plain prompt);
-# 4. GRPO from the chain SFT model, GRPO_STEPS (default 200) steps of 4 pairs x 2 orders x 4
+#    trained on the training pairs' texts, white-background pixel normalisation;
+# 3. a perception stage shared by both judges: SFT on the chains' observations alone (what
+#    each image shows), PERCEPTION_STEPS (default 800) steps of 8 pairs in both orders;
+# 4. SFT warm start from it, SFT_STEPS (default 1000) steps of 8 pairs in both orders, every
+#    weight: on the gold chains (chain prompt) and, for comparison, on the verdict alone (plain
+#    prompt);
+# 5. GRPO from the chain SFT model, GRPO_STEPS (default 150) steps of 4 pairs x 2 orders x 4
 #    rollouts: with the consistency reward (0.2 format + 0.5 accuracy + 0.3 consistency) and
 #    without it (0.2 format + 0.5 accuracy);
-# 5. judge evaluate on the held-out pairs, both orders, greedy; judge compare writes the
+# 6. judge evaluate on the held-out pairs, both orders, greedy; judge compare writes the
 #    table with paired bootstrap CIs to OUT/summary.md.
 # Every training command resumes (--resume) if the script is stopped and run again with the
 # same OUT.
 set -euo pipefail
 
 OUT=${1:-runs/judge-recipe}
-SFT_STEPS=${2:-1200}
-GRPO_STEPS=${3:-200}
+SFT_STEPS=${2:-1000}
+GRPO_STEPS=${3:-150}
+PERCEPTION_STEPS=${PERCEPTION_STEPS:-800}
 TRAIN_PAIRS=${TRAIN_PAIRS:-3000}
 HELDOUT_PAIRS=${HELDOUT_PAIRS:-300}
 ALIGNLAB=${ALIGNLAB:-.venv/bin/alignlab}
@@ -56,11 +60,13 @@ run() {
 [[ -f $OUT/heldout/manifest.json ]] || "$ALIGNLAB" judge make-bench --n "$HELDOUT_PAIRS" \
   --seed 1 --image-size 56 --out "$OUT/heldout" >/dev/null
 [[ -d $OUT/init ]] || "$ALIGNLAB" judge init-model --pairs "$OUT/train" --out "$OUT/init" \
-  --hidden 128 --layers 4 --vision-hidden 64 --vocab 1024 --image-side 56
+  --hidden 128 --layers 4 --vision-hidden 64 --vocab 1024 --image-side 56 --normalise white
 stamp "benches and initial model ready"
 
-SFT=(--pairs "$OUT/train" --model "$OUT/init" --no-system --lora-rank 0 --steps "$SFT_STEPS"
-     --batch-pairs 8 --lr 2e-3 --save-every 200)
+run sft perception --target observations --pairs "$OUT/train" --model "$OUT/init" --no-system \
+  --lora-rank 0 --steps "$PERCEPTION_STEPS" --batch-pairs 8 --lr 2e-3 --save-every 200
+SFT=(--pairs "$OUT/train" --model "$(cat "$OUT/perception.run")/model" --no-system
+     --lora-rank 0 --steps "$SFT_STEPS" --batch-pairs 8 --lr 1e-3 --save-every 200)
 run sft sft-chain --target chain "${SFT[@]}"
 run sft sft-verdict --target verdict "${SFT[@]}"
 

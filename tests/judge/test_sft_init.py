@@ -37,6 +37,23 @@ def test_init_model_tokenizer_fits_the_bench(init_model: Path, train_pairs: list
     assert own < 0.8 * generic
 
 
+def test_white_normalisation_maps_the_background_to_zero(train_bench: Path, tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    out = tmp_path / "m"
+    argv = ["judge", "init-model", "--pairs", str(train_bench), "--out", str(out), "--hidden",
+            "32", "--layers", "1", "--vision-hidden", "16", "--vocab", "400",
+            "--normalise", "white"]  # fmt: skip
+    assert main(argv) == 0
+    proc = load_vision_chat(f"hf-vlm:{out}").processor
+    white = Image.new("RGB", (56, 56), "white")
+    red = Image.new("RGB", (56, 56), (255, 0, 0))
+    pix = lambda im: np.asarray(proc.image_processor(images=[im])["pixel_values"])  # noqa: E731
+    assert np.abs(pix(white)).max() < 1e-6
+    assert pix(red).min() == pytest.approx(-2.0, abs=1e-3)
+
+
 def test_init_model_refuses_to_overwrite(
     init_model: Path, train_bench: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -81,3 +81,13 @@ def test_corpus_holds_prompts_and_both_orders_chains(train_pairs: list[Pair]) ->
         assert pair.metadata["gold_chain_text"] in texts
         assert swapped(pair).metadata["gold_chain_text"] in texts
     assert any("Response A" in t for t in texts)
+
+
+def test_observations_target_is_the_chains_observations_section(train_pairs: list[Pair]) -> None:
+    for pair in train_pairs[:4]:
+        chain_rows = pair_rows(pair, target="chain")
+        for row, full in zip(pair_rows(pair, target="observations"), chain_rows, strict=True):
+            text = row["completion"][0]["content"][0]["text"]
+            whole = full["completion"][0]["content"][0]["text"]
+            assert whole.startswith(text) and text.endswith("</observations>")
+            assert text.startswith("<observations>") and "<claims>" not in text

@@ -15,6 +15,12 @@ from pathlib import Path
 from alignlab.core import bad_flag, check_at_least, check_seed
 from alignlab.judge._make_bench_cmd import config_field
 
+# per-channel (mean, std) on the 0-1 scale; None: the processor's default (CLIP's)
+NORMALISE: dict[str, tuple[tuple[float, ...], tuple[float, ...]] | None] = {
+    "clip": None,
+    "white": ((1.0, 1.0, 1.0), (0.5, 0.5, 0.5)),
+}
+
 
 @dataclass(frozen=True)
 class InitModelConfig:
@@ -28,6 +34,12 @@ class InitModelConfig:
     vocab: int = config_field(1024, "tokenizer vocabulary (BPE merges learnt from the pairs)")
     image_side: int = config_field(
         112, "largest image side the processor keeps, in pixels (a multiple of 28)"
+    )
+    normalise: str = config_field(
+        "clip",
+        "pixel normalisation: clip (CLIP's mean and std, as Qwen2.5-VL) or white (white maps to "
+        "0, std 0.5: for pictures drawn on white, as the synthetic bench's, where CLIP's makes "
+        "every image token nearly the same vector and a model from scratch ignores the images)",
     )
     limit: int = config_field(0, "train the tokenizer on the first N pairs only (0: all)")
     seed: int = config_field(0, "seed of the random weights")
@@ -52,6 +64,8 @@ class InitModelConfig:
         check_at_least(self.image_side, 28, "image_side", "pixels")
         if self.image_side % 28:
             bad_flag("image_side", f"--image-side must be a multiple of 28, not {self.image_side}")
+        if self.normalise not in NORMALISE:
+            bad_flag("normalise", f"unknown --normalise '{self.normalise}'; use clip or white")
         check_at_least(self.limit, 0, "limit", "pairs; 0 = all")
         check_seed(self.seed)
         out = Path(self.out)
@@ -78,7 +92,9 @@ def run_init_model(cfg: InitModelConfig) -> Path:
         vocab_size=cfg.vocab,
         corpus=corpus_texts(pairs),
         max_pixels=cfg.image_side * cfg.image_side,
-    )
+        **({} if (norm := NORMALISE[cfg.normalise]) is None
+           else {"image_mean": norm[0], "image_std": norm[1]}),
+    )  # fmt: skip
     out = Path(cfg.out)
     if out.exists() and cfg.overwrite:
         shutil.rmtree(out)

@@ -2,8 +2,10 @@
 
 MJ1 warm-starts RL from a model that already writes the chain; on the synthetic benchmark
 every pair's gold chain is known, so ``--target chain`` teaches it. ``--target verdict``
-teaches the verdict tag alone (the verdict-only judge the chain is compared against). Both
-orders of every pair are trained. TRL's ``SFTTrainer``, loss on the assistant's tokens only,
+teaches the verdict tag alone (the verdict-only judge the chain is compared against);
+``--target observations`` the chain's observations alone, a perception stage for a model built
+from scratch (every target token is read off the images). Both orders of every pair are
+trained. TRL's ``SFTTrainer``, loss on the assistant's tokens only,
 LoRA via PEFT or every weight (``--lora-rank 0``, for models built from scratch)."""
 
 from __future__ import annotations
@@ -30,9 +32,13 @@ class SFTConfig:
         "start from: tiny-vlm[:SEED] (random, built in code), hf-vlm:<hub id or path>, or a "
         "model folder (judge init-model, or RUN/model of a judge sft / judge train run)",
     )
-    target: str = config_field("chain", "what the judge learns to write: chain or verdict")
+    target: str = config_field(
+        "chain",
+        "what the judge learns to write: chain (the gold chain), verdict (the verdict tag "
+        "alone), observations (the chain's observations alone: a perception stage)",
+    )
     prompt: str = config_field(
-        "auto", "prompt: chain, baseline, or auto (chain for --target chain, else baseline)"
+        "auto", "prompt: chain, baseline, or auto (baseline for --target verdict, else chain)"
     )
     no_system: bool = config_field(
         False, "leave out the instructions (the system message): for models trained from scratch"
@@ -67,7 +73,7 @@ class SFTConfig:
     def prompt_kind(self) -> str:
         if self.prompt != "auto":
             return self.prompt
-        return "chain" if self.target == "chain" else "baseline"
+        return "baseline" if self.target == "verdict" else "chain"
 
 
 def _report(run: Run, cfg: SFTConfig, n_pairs: int, history: list[dict[str, Any]]) -> None:

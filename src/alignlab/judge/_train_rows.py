@@ -10,7 +10,9 @@ them in the same call. Columns:
 - ``gold`` (``"A"``/``"B"`` in the row's own order), ``pair_id``, ``order``, ``n_images``: the
   reward functions' columns;
 - ``completion`` (SFT rows only): the assistant's target, the pair's gold chain in this order
-  (``target="chain"``) or its verdict tag alone (``target="verdict"``).
+  (``target="chain"``), its verdict tag alone (``target="verdict"``), or the chain's
+  observations section alone (``target="observations"``: what each image shows, a perception
+  stage before the whole chain, as VLMs learn captions before instructions).
 
 Column names avoid ``chosen``, ``rejected`` and ``messages`` (TRL reads those itself);
 ``completion`` is TRL's own prompt-completion column, used only for SFT.
@@ -25,9 +27,9 @@ from alignlab.core import AlignlabError
 from alignlab.judge._chain import DEFAULT_FORMAT, ChainFormat, baseline_messages, chain_messages
 from alignlab.judge._pair import Pair, Segment, swapped
 
-TARGETS = ("chain", "verdict")
+TARGETS = ("chain", "verdict", "observations")
 PROMPTS = ("chain", "baseline")
-Target = Literal["chain", "verdict"]
+Target = Literal["chain", "verdict", "observations"]
 
 
 def _segments(pair: Pair, segs: Sequence[Segment]) -> list[Any]:
@@ -44,6 +46,9 @@ def _target(shown: Pair, target: Target, fmt: ChainFormat) -> str:
             "pairs from `alignlab judge make-bench`, or use --target verdict",
             field="target",
         )
+    if target == "observations":
+        end = f"</{fmt.observations_tag}>"
+        return text[: text.index(end) + len(end)] if end in text else text
     return text
 
 

@@ -144,12 +144,15 @@ def tiny_vlm_processor(
     min_pixels: int = FACTOR * FACTOR * 4,
     max_pixels: int = FACTOR * FACTOR * 16,
     tokenizer: PreTrainedTokenizerFast | None = None,
+    image_mean: Sequence[float] | None = None,
+    image_std: Sequence[float] | None = None,
 ) -> Qwen2_5_VLProcessor:
     """A ``Qwen2_5_VLProcessor`` built in code: :func:`tiny_vlm_tokenizer`, a
     ``Qwen2VLImageProcessor`` that resizes images to between ``min_pixels`` and ``max_pixels``
     (multiples of 28 px; defaults 56×56 to 112×112, i.e. 4 to 16 tokens per image), without
     a video processor (so no torchvision needed); ``tokenizer`` defaults to
-    :func:`tiny_vlm_tokenizer`."""
+    :func:`tiny_vlm_tokenizer`; ``image_mean`` / ``image_std`` (per RGB channel, on the 0-1
+    scale) default to CLIP's, as Qwen's."""
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (
         Qwen2VLImageProcessorPil,
     )
@@ -159,6 +162,8 @@ def tiny_vlm_processor(
         patch_size=PATCH,
         merge_size=MERGE,
         temporal_patch_size=2,
+        **({} if image_mean is None else {"image_mean": list(image_mean)}),
+        **({} if image_std is None else {"image_std": list(image_std)}),
     )
     tok = tiny_vlm_tokenizer() if tokenizer is None else tokenizer
     # Qwen2_5_VLProcessor itself requires a video processor, which needs torchvision.
@@ -177,15 +182,21 @@ def tiny_qwen2_5_vl(
     vocab_size: int = 512,
     corpus: Sequence[str] | None = None,
     max_pixels: int = FACTOR * FACTOR * 16,
+    image_mean: Sequence[float] | None = None,
+    image_std: Sequence[float] | None = None,
 ) -> tuple[Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor]:
     """A randomly initialised ``Qwen2_5_VLForConditionalGeneration`` (eval mode, fp32, text
     width ``hidden``, ``layers`` decoder layers, a 2-block ``vision_hidden``-d vision tower with
     14-px patches) and its processor (:func:`tiny_vlm_processor`, tokenizer trained on
-    ``corpus`` with ``vocab_size`` tokens). Equal arguments give equal weights."""
+    ``corpus`` with ``vocab_size`` tokens, images normalised by ``image_mean`` / ``image_std``).
+    Equal arguments give equal weights."""
     from transformers import Qwen2_5_VLForConditionalGeneration
 
     proc = tiny_vlm_processor(
-        max_pixels=max_pixels, tokenizer=tiny_vlm_tokenizer(vocab_size, corpus)
+        max_pixels=max_pixels,
+        tokenizer=tiny_vlm_tokenizer(vocab_size, corpus),
+        image_mean=image_mean,
+        image_std=image_std,
     )
     config = _vlm_config(proc.tokenizer, hidden, layers, vision_hidden)
     with torch.random.fork_rng(devices=[]):
