@@ -26,6 +26,7 @@ OUT=${1:-runs/judge-recipe}
 SFT_STEPS=${2:-1000}
 GRPO_STEPS=${3:-150}
 PERCEPTION_STEPS=${PERCEPTION_STEPS:-800}
+GRPO_LR=${GRPO_LR:-5e-5}
 TRAIN_PAIRS=${TRAIN_PAIRS:-3000}
 HELDOUT_PAIRS=${HELDOUT_PAIRS:-300}
 ALIGNLAB=${ALIGNLAB:-.venv/bin/alignlab}
@@ -72,7 +73,7 @@ run sft sft-verdict --target verdict "${SFT[@]}"
 
 GRPO=(--pairs "$OUT/train" --model "$(cat "$OUT/sft-chain.run")/model" --no-system
       --lora-rank 0 --steps "$GRPO_STEPS" --pairs-per-step 4 --generations 4
-      --max-completion 420 --lr 5e-5 --save-every 50)
+      --max-completion 420 --lr "$GRPO_LR" --save-every 50)
 run train grpo-consistency "${GRPO[@]}" --consistency-weight 0.3
 run train grpo-no-consistency "${GRPO[@]}" --consistency-weight 0
 

@@ -108,16 +108,13 @@ class TrainConfig:
 
 
 def reward_functions(cfg: TrainConfig) -> tuple[list[Any], list[float]]:
-    """The reward functions with a non-zero weight, and their weights (TRL's
-    ``reward_weights``)."""
+    """The three reward functions and their weights (TRL's ``reward_weights``). A function
+    with weight 0 is still called, so its curve is logged beside the others (a run without the
+    consistency reward still shows how consistent its rollouts are)."""
     rc = cfg.rewards()
-    terms = (
-        (make_format_reward(rc), rc.format_weight),
-        (make_accuracy_reward(rc), rc.accuracy_weight),
-        (make_consistency_reward(rc), rc.consistency_weight),
-    )
-    kept = [(fn, w) for fn, w in terms if w != 0]
-    return [fn for fn, _ in kept], [float(w) for _, w in kept]
+    funcs = [make_format_reward(rc), make_accuracy_reward(rc), make_consistency_reward(rc)]
+    weights = [rc.format_weight, rc.accuracy_weight, rc.consistency_weight]
+    return funcs, [float(w) for w in weights]
 
 
 def grpo_args(cfg: TrainConfig, output_dir: str, weights: list[float]) -> Any:
