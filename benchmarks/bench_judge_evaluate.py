@@ -4,10 +4,12 @@ against one request at a time, same process.
 Prints JSON. Pairs come from the synthetic bench (two-image t2i pairs and one-image reasoning
 pairs, 64-px PNGs); each judgement builds the chain prompt with its images as data URLs,
 sends it through ``OpenAIChat`` to a local ``StubChatServer`` (127.0.0.1, answering after a
-fixed ``--delay``), parses the answer and appends its record, exactly as ``judge evaluate``
-does (``judge_items``). ``ratio_vs_sequential_nN`` is judgements/s at concurrency N over
-judgements/s at concurrency 1, both measured in this run; ``efficiency_nN`` is that ratio
-over N (target ≥ 0.8 up to N = 32). Each rate is the best of ``--repeats`` runs. No cache.
+fixed ``--delay``, in its own process as a real server would be, so its JSON decoding of the
+images does not share this process's interpreter), parses the answer and appends its record,
+exactly as ``judge evaluate`` does (``judge_items``). ``ratio_vs_sequential_nN`` is
+judgements/s at concurrency N over judgements/s at concurrency 1, both measured in this run;
+``efficiency_nN`` is that ratio over N (target ≥ 0.8 up to N = 32). Each rate is the best of
+``--repeats`` runs. No cache.
 
 Run: ``.venv/bin/python benchmarks/bench_judge_evaluate.py [--delay 0.1] [--rounds 4]``.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
 import os
 import platform
 import tempfile
@@ -34,6 +37,13 @@ def _rate(chat: OpenAIChat, items: list, level: int, folder: Path) -> float:
     rate = len(items) / (time.perf_counter() - t0)
     assert failed == 0
     return rate
+
+
+def _serve(conn: object, delay: float) -> None:
+    """Run a stub server in this (child) process until the parent says stop."""
+    with StubChatServer(delay_s=delay) as srv:
+        conn.send(srv.base_url)  # type: ignore[attr-defined]
+        conn.recv()  # type: ignore[attr-defined]
 
 
 def main() -> None:
@@ -56,10 +66,10 @@ def main() -> None:
         need = max(args.sequential, max(args.levels) * args.rounds)
         bench = write_bench(Path(tmp) / "bench", n=(need + 1) // 2, families=("t2i", "reasoning"))
         items = items_for(load_pairs(bench), ["chain"])
-        with (
-            StubChatServer(delay_s=args.delay) as srv,
-            OpenAIChat("stub", base_url=srv.base_url) as chat,
-        ):
+        parent, child = mp.Pipe()
+        server = mp.get_context("fork").Process(target=_serve, args=(child, args.delay))
+        server.start()
+        with OpenAIChat("stub", base_url=parent.recv()) as chat:
             _rate(chat, items[:2], 1, Path(tmp))  # warm-up
             seq = max(_rate(chat, items[: args.sequential], 1, Path(tmp))
                       for _ in range(args.repeats))  # fmt: skip
@@ -70,6 +80,8 @@ def main() -> None:
                 res[f"judgements_per_s_n{level}"] = round(rate, 2)
                 res[f"ratio_vs_sequential_n{level}"] = round(rate / seq, 2)
                 res[f"efficiency_n{level}"] = round(rate / seq / level, 3)
+        parent.send("stop")
+        server.join()
     res["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
     print(json.dumps(res, indent=2))
 

@@ -29,7 +29,7 @@ LABELS = {
     "accuracy": "accuracy (correct / 2N)",
     "pair_accuracy": "pair accuracy (both orders right)",
     "consistency": "consistency (same preference both orders)",
-    "position_bias": "position bias |P(first) - 0.5|",
+    "position_bias": "position bias: abs(P(first) - 0.5)",
     "parse_failure": "no readable verdict",
 }
 
