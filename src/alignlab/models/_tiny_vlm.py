@@ -162,9 +162,11 @@ def tiny_vlm_processor(
         patch_size=PATCH,
         merge_size=MERGE,
         temporal_patch_size=2,
-        **({} if image_mean is None else {"image_mean": list(image_mean)}),
-        **({} if image_std is None else {"image_std": list(image_std)}),
     )
+    if image_mean is not None:
+        image_proc.image_mean = list(image_mean)
+    if image_std is not None:
+        image_proc.image_std = list(image_std)
     tok = tiny_vlm_tokenizer() if tokenizer is None else tokenizer
     # Qwen2_5_VLProcessor itself requires a video processor, which needs torchvision.
     proc: Qwen2_5_VLProcessor = image_only_processor_class()(
