@@ -116,13 +116,17 @@ def last_checkpoint(run: Run) -> str | None:
 
 
 def save_model(trainer: Any, processor: Any, run: Run) -> Path:
-    """The trained model (LoRA merged in) and its processor in ``RUN/model``."""
+    """The trained model (LoRA merged in) and its processor in ``RUN/model``, written as one
+    folder (a kill mid-save leaves the previous folder, or none, never half a model)."""
+    from alignlab.core import atomic_folder
+
     model = trainer.model
     if hasattr(model, "merge_and_unload"):
         model = model.merge_and_unload()
     out = run.dir / MODEL_DIR
-    model.save_pretrained(out)
-    processor.save_pretrained(out)
+    with atomic_folder(out) as tmp:
+        model.save_pretrained(tmp)
+        processor.save_pretrained(tmp)
     return out
 
 
