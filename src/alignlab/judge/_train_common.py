@@ -42,7 +42,7 @@ def load_vlm(spec: str) -> tuple[Any, Any]:
 
         model, proc = tiny_qwen2_5_vl(int(rest or 0))
     else:
-        from alignlab.models._hf_vlm import load_hf_vlm
+        from alignlab.models import load_hf_vlm
 
         chat = load_hf_vlm(rest if kind == "hf-vlm" else spec)
         model, proc = chat.model, chat.processor

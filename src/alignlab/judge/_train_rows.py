@@ -67,7 +67,7 @@ def pair_rows(
         AlignlabError: an unreadable image, or (``target="chain"``) a pair without a gold
             chain. (Every ``Pair`` has gold: loaders refuse rows without it.)
     """
-    from alignlab.models._hf_vlm import render_chat
+    from alignlab.models import render_chat
 
     build = chain_messages if prompt == "chain" else baseline_messages
     rows = []

@@ -45,7 +45,7 @@ from alignlab.models._hf import (
     HFEncoder,
     load_hf,
 )
-from alignlab.models._hf_vlm import HFVisionChat, decode_image, load_hf_vlm
+from alignlab.models._hf_vlm import HFVisionChat, decode_image, load_hf_vlm, render_chat
 from alignlab.models._hub import (
     hub_client_offline,
     hub_kwargs,
@@ -122,6 +122,7 @@ __all__ = [
     "load_encoder",
     "load_hf",
     "load_hf_vlm",
+    "render_chat",
     "load_vision_chat",
     "message_images",
     "message_text",
