@@ -14,7 +14,14 @@ from alignlab.core.checkpoint import (
     save_checkpoint,
 )
 from alignlab.core.errors import AlignlabError
-from alignlab.core.flags import MAX_SEED, bad_flag, check_at_least, check_seed, flag
+from alignlab.core.flags import (
+    MAX_SEED,
+    bad_flag,
+    check_at_least,
+    check_seed,
+    config_field,
+    flag,
+)
 from alignlab.core.io import (
     atomic_folder,
     atomic_path,
@@ -69,6 +76,7 @@ __all__ = [
     "check_at_least",
     "check_out_dir",
     "check_seed",
+    "config_field",
     "collect_provenance",
     "default_cache_dir",
     "flag",

@@ -6,11 +6,19 @@ field's name and the message naming the flag (``--n-boot`` for ``n_boot``).
 
 from __future__ import annotations
 
-from typing import NoReturn
+from dataclasses import field
+from typing import Any, NoReturn, TypeVar, cast
 
 from alignlab.core.errors import AlignlabError
 
+T = TypeVar("T")
+
 MAX_SEED = 2**63 - 1  # numpy and jax.random.PRNGKey take seeds in 0..2**63 - 1
+
+
+def config_field(default: T, help: str) -> T:  # noqa: A002 - mirrors argparse's name
+    """A config dataclass field with its ``--help`` text (typed as its default for mypy)."""
+    return cast(T, field(default=cast(Any, default), metadata={"help": help}))
 
 
 def flag(name: str) -> str:

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from alignlab.core import bad_flag
+from alignlab.core import bad_flag, config_field
 from alignlab.judge._loaders import load_pairs
-from alignlab.judge._make_bench_cmd import config_field
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from alignlab.core import AlignlabError, atomic_write_text, bad_flag, check_at_least, check_seed
+from alignlab.core import (
+    AlignlabError,
+    atomic_write_text,
+    bad_flag,
+    check_at_least,
+    check_seed,
+    config_field,
+)
 from alignlab.judge._judge_metrics import pair_rows
-from alignlab.judge._make_bench_cmd import config_field
 
 SCORES = ("accuracy", "pair_accuracy", "consistency", "position_bias", "parse_failure")
 LABELS = {

@@ -9,8 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alignlab.core import AlignlabError, Run, bad_flag, check_at_least, check_seed, resumed_config
-from alignlab.judge._make_bench_cmd import config_field
+from alignlab.core import (
+    AlignlabError,
+    Run,
+    bad_flag,
+    check_at_least,
+    check_seed,
+    config_field,
+    resumed_config,
+)
 from alignlab.judge._scripted import BEHAVIOURS, PROMPTS
 
 RESUMABLE_CHANGES = ("resume", "out", "concurrency", "timeout", "max_retries")

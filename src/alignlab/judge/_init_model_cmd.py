@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from alignlab.core import bad_flag, check_at_least, check_seed
-from alignlab.judge._make_bench_cmd import config_field
+from alignlab.core import bad_flag, check_at_least, check_seed, config_field
 
 # per-channel (mean, std) on the 0-1 scale; None: the processor's default (CLIP's)
 NORMALISE: dict[str, tuple[tuple[float, ...], tuple[float, ...]] | None] = {

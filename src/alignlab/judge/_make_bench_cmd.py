@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, cast
 
-from alignlab.core import bad_flag, check_at_least, check_seed
+from alignlab.core import bad_flag, check_at_least, check_seed, config_field
 from alignlab.judge._synth_bench import FAMILIES, write_bench
 from alignlab.judge._synth_common import LEVELS
 from alignlab.judge._synth_draw import MIN_SIZE
 
-T = TypeVar("T")
 MAX_SIZE = 1024
 MIN_CELL = 10  # pixels per grid cell: smaller circles and triangles blur into squares
-
-
-def config_field(default: T, help: str) -> T:  # noqa: A002 - mirrors argparse's name
-    """A dataclass field with ``--help`` text (typed as its default for mypy)."""
-    return cast(T, field(default=cast(Any, default), metadata={"help": help}))
 
 
 @dataclass(frozen=True)

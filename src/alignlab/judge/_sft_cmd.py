@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alignlab.core import Run, bad_flag, check_at_least
-from alignlab.judge._make_bench_cmd import config_field
+from alignlab.core import Run, bad_flag, check_at_least, config_field
 from alignlab.judge._train_common import check_trainer_flags
 from alignlab.judge._train_rows import PROMPTS, TARGETS
 

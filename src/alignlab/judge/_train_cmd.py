@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alignlab.core import Run, bad_flag, check_at_least
-from alignlab.judge._make_bench_cmd import config_field
+from alignlab.core import Run, bad_flag, check_at_least, config_field
 from alignlab.judge._rewards import (
     RewardConfig,
     make_accuracy_reward,
