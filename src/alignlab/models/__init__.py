@@ -9,6 +9,8 @@
 - OpenAI-compatible servers: :class:`OpenAIChat` (many requests in flight with
   :meth:`OpenAIChat.complete_many`; any :class:`ChatBackend` with :func:`complete_many`);
   :class:`StubChatServer` is a local one for tests and benchmarks.
+- OpenAI-compatible finetuning: :class:`OpenAIFinetuning` (files + ``fine_tuning/jobs``),
+  :class:`FinetuneJob`; :class:`StubFinetuneServer` is a local one for tests.
 - Messages with images: :func:`user_message`, :func:`image_part`, :func:`text_part`,
   :func:`image_data_url` (PIL images and PNG/JPEG files as data URLs), :func:`content_parts`.
 - Local vision-language chat: :class:`HFVisionChat` (several image+text chats per
@@ -54,6 +56,7 @@ from alignlab.models._hub import (
     hub_reachable,
 )
 from alignlab.models._openai import OpenAIChat
+from alignlab.models._openai_finetune import FinetuneJob, OpenAIFinetuning
 from alignlab.models._protocols import (
     CausalLM,
     ChatBackend,
@@ -74,6 +77,7 @@ from alignlab.models._specs import (
     load_encoder,
     load_vision_chat,
 )
+from alignlab.models._stub_finetune import StubFinetuneServer
 from alignlab.models._stub_server import StubChatServer, StubReply
 from alignlab.models._tiny import (
     tiny_causal_lm_model,
@@ -95,6 +99,7 @@ __all__ = [
     "Completion",
     "ContentPart",
     "FeatureBatch",
+    "FinetuneJob",
     "HFCausalLM",
     "HFEncoder",
     "HFVisionChat",
@@ -102,7 +107,9 @@ __all__ = [
     "Message",
     "ModelSpec",
     "OpenAIChat",
+    "OpenAIFinetuning",
     "StubChatServer",
+    "StubFinetuneServer",
     "StubReply",
     "TextEncoder",
     "TextPart",
