@@ -358,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
         "bootstrap CIs over the pairs both judged.",
     )
     jcompare.set_defaults(func=_judge_compare)
+    from alignlab.cli_drift import add_drift
+
+    add_drift(systems, _VerbParser, _run_verb, _config_from)
     rep = systems.add_parser("report", help="re-render run reports; compare several runs")
     rep.add_argument("runs", nargs="+", help="run folders")
     rep.add_argument("--filter", default="overall", help="compare metrics whose path contains this")
