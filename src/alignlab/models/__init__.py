@@ -17,11 +17,13 @@
   ``generate``), :func:`load_hf_vlm`; :func:`tiny_qwen2_5_vl` / :func:`tiny_vlm` build a tiny
   random Qwen2.5-VL in code.
 - Tiny random models built in code for tests: :func:`tiny_lm`, :func:`tiny_encoder`, ...
-- LoRA training: :func:`train_lora_loop` (+ :class:`TrainSchedule`), the checkpointed loop every
-  LoRA trainer uses; :func:`lora_sft` / :class:`LoraSFTConfig` finetune a causal LM on chats,
-  :func:`load_lora_lm` loads the result.
 - One-string specs: :func:`load_encoder`, :func:`load_causal_lm`, :func:`load_vision_chat`,
-  :data:`MODEL_SPECS`.
+  :data:`MODEL_SPECS`; :func:`load_chat` (:data:`CHAT_SPECS`) gives any chat backend.
+- Local chat: :meth:`HFCausalLM.generate_batch` (left-padded batches, per-row seeds, stop
+  strings); :class:`LocalChat` puts a local LM behind :class:`ChatBackend` (and batches under
+  :func:`complete_many`).
+- Scores from a judge's first token: :func:`first_token_logprobs`,
+  :func:`logprob_weighted_score` (probability-weighted 0-100 rating, arXiv 2502.17424).
 """
 
 from __future__ import annotations
@@ -58,15 +60,8 @@ from alignlab.models._hub import (
     hub_offline,
     hub_reachable,
 )
-from alignlab.models._lora_loop import (
-    SCHEDULES,
-    StepCallback,
-    StepInfo,
-    TrainResult,
-    TrainSchedule,
-    train_lora_loop,
-)
-from alignlab.models._lora_sft import LoraSFTConfig, load_lora_lm, lora_sft
+from alignlab.models._local_chat import LocalChat
+from alignlab.models._logprob_score import first_token_logprobs, logprob_weighted_score
 from alignlab.models._openai import OpenAIChat
 from alignlab.models._openai_finetune import FinetuneJob, OpenAIFinetuning
 from alignlab.models._protocols import (
@@ -83,9 +78,11 @@ from alignlab.models._protocols import (
     Usage,
 )
 from alignlab.models._specs import (
+    CHAT_SPECS,
     MODEL_SPECS,
     ModelSpec,
     load_causal_lm,
+    load_chat,
     load_encoder,
     load_vision_chat,
 )
@@ -102,8 +99,8 @@ from alignlab.models._tiny import (
 from alignlab.models._tiny_vlm import tiny_qwen2_5_vl, tiny_vlm, tiny_vlm_processor
 
 __all__ = [
+    "CHAT_SPECS",
     "MODEL_SPECS",
-    "SCHEDULES",
     "POOLINGS",
     "CausalLM",
     "ChatBackend",
@@ -117,25 +114,22 @@ __all__ = [
     "HFEncoder",
     "HFVisionChat",
     "ImagePart",
-    "LoraSFTConfig",
+    "LocalChat",
     "Message",
     "ModelSpec",
     "OpenAIChat",
     "OpenAIFinetuning",
     "StubChatServer",
     "StubFinetuneServer",
-    "StepCallback",
-    "StepInfo",
     "StubReply",
     "TextEncoder",
-    "TrainResult",
-    "TrainSchedule",
     "TextPart",
     "Usage",
     "WordLlamaEncoder",
     "complete_many",
     "content_parts",
     "decode_image",
+    "first_token_logprobs",
     "hub_client_offline",
     "hub_offline",
     "hub_kwargs",
@@ -144,20 +138,19 @@ __all__ = [
     "image_data_url",
     "image_part",
     "load_causal_lm",
+    "load_chat",
     "load_encoder",
     "load_hf",
     "load_hf_vlm",
-    "load_lora_lm",
-    "lora_sft",
     "render_chat",
     "load_vision_chat",
+    "logprob_weighted_score",
     "message_images",
     "message_text",
     "minilm",
     "smollm2",
     "smollm2_cache_dir",
     "text_part",
-    "train_lora_loop",
     "tiny_causal_lm_model",
     "tiny_encoder",
     "tiny_encoder_model",

@@ -5,9 +5,12 @@ bound (httpx releases the GIL while waiting), so threads reach the same throughp
 single-request path — retries, backoff, the response cache — stays one piece of sync code that
 callers use from scripts, notebooks and CLI commands without an event loop.
 
-A local backend with ``complete_batch`` (one ``generate`` over many chats) gets its greedy
-requests in batches of ``concurrency`` instead: threads would only queue on its one model.
-Sampled requests still go one by one, so a seed gives the samples of a call made alone.
+A local backend with ``complete_batch`` (one ``generate`` over many chats) gets its requests
+in batches of ``concurrency`` instead, grouped by identical settings (n, temperature,
+max_tokens, top_logprobs, stop, seed): threads would only queue on its one model. Greedy
+requests always batch; sampled ones batch only when the backend says its samples do not depend
+on the batch (``batch_invariant_sampling = True``, as :class:`LocalChat` does) and otherwise go
+one by one, so a seed gives the samples of a call made alone either way.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ Errors = Literal["raise", "record"]
 
 
 def _call(backend: ChatBackend, req: ChatRequest) -> list[Completion]:
+    extra = {"stop": req.stop} if req.stop else {}  # backends without ``stop`` still work
     return backend.complete(
         req.messages,
         n=req.n,
@@ -31,6 +35,7 @@ def _call(backend: ChatBackend, req: ChatRequest) -> list[Completion]:
         max_tokens=req.max_tokens,
         top_logprobs=req.top_logprobs,
         seed=req.seed,
+        **extra,
     )
 
 
@@ -64,8 +69,9 @@ def complete_many(
     threaded = list(range(len(requests)))
     batch_fn = getattr(backend, "complete_batch", None)
     if callable(batch_fn):
-        greedy = [i for i in threaded if requests[i].temperature == 0]
-        _batched(batch_fn, requests, greedy, concurrency, errors, results, desc)
+        any_temp = bool(getattr(backend, "batch_invariant_sampling", False))
+        batchable = [i for i in threaded if any_temp or requests[i].temperature == 0]
+        _batched(batch_fn, requests, batchable, concurrency, errors, results, desc)
         threaded = [i for i in threaded if results[i] is None]
     if threaded:
         _threaded(backend, requests, threaded, concurrency, errors, results, desc)
@@ -90,20 +96,24 @@ def _batched(
     desc: str,
 ) -> None:
     """Requests ``idxs`` through ``batch_fn`` in batches of ``size`` sharing their settings."""
-    groups: dict[tuple[int, int, int | None], list[int]] = defaultdict(list)
+    groups: dict[tuple[object, ...], list[int]] = defaultdict(list)
     for i in idxs:
         r = requests[i]
-        groups[(r.n, r.max_tokens, r.top_logprobs)].append(i)
+        seed = r.seed if r.temperature > 0 else None  # greedy replies ignore the seed
+        groups[(r.n, r.temperature, r.max_tokens, r.top_logprobs, r.stop, seed)].append(i)
     chunks = [g[k : k + size] for g in groups.values() for k in range(0, len(g), size)]
     for chunk in track(chunks, total=len(chunks), desc=desc):
         first = requests[chunk[0]]
+        extra = {"stop": first.stop} if first.stop else {}
         try:
             outs = batch_fn(
                 [requests[i].messages for i in chunk],
                 n=first.n,
-                temperature=0.0,
+                temperature=first.temperature,
                 max_tokens=first.max_tokens,
                 top_logprobs=first.top_logprobs,
+                seed=first.seed,
+                **extra,
             )
         except AlignlabError as err:
             for i in chunk:

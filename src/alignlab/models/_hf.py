@@ -19,6 +19,7 @@ from alignlab.core import AlignlabError
 from alignlab.core.progress import progress_enabled
 from alignlab.models._batching import Batch, iter_batches, tokenize
 from alignlab.models._content import message_images, message_text
+from alignlab.models._generate import generate_samples, top_tokens
 from alignlab.models._hub import hub_client_offline, hub_kwargs, hub_load_error
 from alignlab.models._protocols import Message
 
@@ -282,27 +283,38 @@ class HFCausalLM(HFEncoder):
         seed: int = 0,
     ) -> list[str]:
         """``n`` replies (greedy when ``temperature == 0``); the same seed gives the same
-        samples, and the global torch RNG is left untouched."""
-        ids = self.prompt_ids(messages)
-        sample = temperature > 0
-        kw: dict[str, Any] = {
-            "do_sample": sample,
-            "max_new_tokens": max_tokens,
-            "pad_token_id": self.pad_id,
-            "num_return_sequences": n if sample else 1,
-        }
-        if sample:
-            kw.update(temperature=temperature, top_k=0, top_p=1.0)
-        else:
-            kw.update(temperature=None, top_k=None, top_p=None)
-        eos = self.tokenizer.eos_token_id
-        if eos is not None:
-            kw["eos_token_id"] = eos
-        with torch.random.fork_rng(devices=[]), torch.inference_mode():
-            torch.manual_seed(seed)
-            out = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **kw)
-        texts = self.tokenizer.batch_decode(out[:, ids.shape[1] :], skip_special_tokens=True)
-        return texts if sample else texts * n
+        samples, and the global torch RNG is left untouched (:meth:`generate_batch` of one)."""
+        return self.generate_batch(
+            [messages], n=n, temperature=temperature, max_tokens=max_tokens, seed=seed
+        )[0]
+
+    def generate_batch(
+        self,
+        chats: Sequence[list[Message]],
+        *,
+        n: int = 1,
+        temperature: float = 1.0,
+        max_tokens: int = 128,
+        seed: int = 0,
+        stop: Sequence[str] = (),
+        batch_size: int = 16,
+    ) -> list[list[str]]:
+        """Per chat, ``n`` replies of at most ``max_tokens`` new tokens, in input order.
+
+        ``batch_size`` prompts (left padded) per ``generate`` call; greedy when
+        ``temperature == 0``. Each reply is cut before the first of ``stop``. Seeded per row:
+        the same arguments give the same replies, a chat's samples do not depend on the other
+        chats in the call or on ``batch_size``, and the global torch RNG is untouched.
+
+        Raises:
+            AlignlabError: ``n``, ``max_tokens`` or ``batch_size`` < 1, ``temperature`` < 0,
+                or a chat with image parts.
+        """
+        out = generate_samples(
+            self, chats, n=n, temperature=temperature, max_tokens=max_tokens, seed=seed,
+            stop=stop, batch_size=batch_size,
+        )  # fmt: skip
+        return [[s.text for s in row] for row in out]
 
     def first_token_logprobs(self, messages: list[Message], top_k: int = 20) -> dict[str, float]:
         """Natural-log probabilities of the ``top_k`` most likely next tokens after the
@@ -311,13 +323,7 @@ class HFCausalLM(HFEncoder):
         ids = self.prompt_ids(messages)
         with torch.inference_mode():
             logits = self.model(input_ids=ids).logits[0, -1].float()
-        logp = torch.log_softmax(logits, dim=-1)
-        vals, idx = logp.topk(min(top_k, logp.shape[0]))
-        out: dict[str, float] = {}
-        for v, i in zip(vals.tolist(), idx.tolist(), strict=True):
-            tok = self.tokenizer.decode([i])
-            out[tok] = float(np.logaddexp(out[tok], v)) if tok in out else float(v)
-        return out
+        return top_tokens(self.tokenizer, logits, top_k)
 
 
 def _pad_id(tokenizer: Any) -> int:

@@ -97,15 +97,19 @@ class OpenAIChat:
         max_tokens: int = 256,
         top_logprobs: int | None = None,
         seed: int | None = None,
+        stop: Sequence[str] = (),
     ) -> list[Completion]:
         """``n`` completions; sample ``i`` is cached under its own key, so only missing
-        samples are requested (in one request with ``n = #missing``)."""
+        samples are requested (in one request with ``n = #missing``). ``stop``: stop strings,
+        sent (and part of the cache key) only when non-empty, so old cache entries still hit."""
         params: dict[str, Any] = {
             "temperature": temperature,
             "max_tokens": max_tokens,
             "top_logprobs": top_logprobs,
             "seed": seed,
         }
+        if stop:
+            params["stop"] = list(stop)
         keys = self._cache_keys(messages, params, n)
         found: list[Completion | None] = [self._cached(k) for k in keys]
         missing = [i for i, c in enumerate(found) if c is None]
@@ -168,6 +172,8 @@ class OpenAIChat:
         }
         if params["seed"] is not None:
             body["seed"] = params["seed"]
+        if params.get("stop"):
+            body["stop"] = params["stop"]
         if params["top_logprobs"] is not None:
             body["logprobs"] = True
             body["top_logprobs"] = params["top_logprobs"]

@@ -71,7 +71,11 @@ class Completion:
 
 @dataclass(frozen=True)
 class ChatRequest:
-    """The arguments of one :meth:`ChatBackend.complete` call, for batches."""
+    """The arguments of one :meth:`ChatBackend.complete` call, for batches.
+
+    ``stop``: stop strings (each reply is cut before the first one); passed to the backend
+    only when non-empty, so backends without a ``stop`` argument still take the others.
+    """
 
     messages: list[Message]
     n: int = 1
@@ -79,6 +83,7 @@ class ChatRequest:
     max_tokens: int = 256
     top_logprobs: int | None = None
     seed: int | None = None
+    stop: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

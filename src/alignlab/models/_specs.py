@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from alignlab.core import AlignlabError
 from alignlab.models._hf import HFCausalLM, load_hf
 from alignlab.models._hf_vlm import HFVisionChat, load_hf_vlm
-from alignlab.models._protocols import TextEncoder
+from alignlab.models._protocols import ChatBackend, TextEncoder
 
 
 @dataclass(frozen=True)
@@ -116,3 +118,58 @@ def _hf_target(spec: str, prefix: str = "hf:") -> str:
             f"empty model after '{prefix}'; use {prefix}<model id or local path>", field="model"
         )
     return target
+
+
+CHAT_SPECS = (
+    "tiny[:SEED]",
+    "smollm2",
+    "hf:<id or path>",
+    "lora:<adapter folder>",
+    "openai:<model>",
+)
+"""The forms :func:`load_chat` accepts."""
+
+
+def load_chat(spec: str, *, base_url: str | None = None, batch_size: int = 16) -> ChatBackend:
+    """A :class:`ChatBackend` for one spec string:
+
+    - ``tiny[:SEED]``: a tiny random LM built in code (tests), as :class:`LocalChat`;
+    - ``smollm2``: the bundled SmolLM2-135M-Instruct; ``hf:<id or path>``: any causal LM;
+    - ``lora:<folder>``: a LoRA adapter folder written by :func:`lora_sft` (base + adapter,
+      merged);
+    - ``openai:<model>``: an :class:`OpenAIChat` at ``base_url`` or ``$OPENAI_BASE_URL`` (key
+      from ``$OPENAI_API_KEY``); finetuned names such as ``openai:ft:gpt-4.1:org::id`` work.
+
+    ``batch_size``: prompts per ``generate`` call of the local backends.
+
+    Raises:
+        AlignlabError: an unknown spec (listing the known forms), a bad seed, an ``openai:``
+            spec with no base URL, or a model that fails to load (field ``model``).
+    """
+    from alignlab.models._local_chat import LocalChat
+
+    kind, sep, rest = spec.partition(":")
+    if kind == "openai" and rest.strip():
+        from alignlab.models._openai import OpenAIChat
+
+        url = base_url or os.environ.get("OPENAI_BASE_URL")
+        if not url:
+            raise AlignlabError(
+                f"model spec '{spec}' needs a server: pass --base-url or set $OPENAI_BASE_URL "
+                "(e.g. https://api.openai.com/v1 or a vLLM server's http://HOST:8000/v1)",
+                field="base_url",
+            )
+        return OpenAIChat(rest.strip(), base_url=url)
+    if kind == "tiny" and (not sep or rest.strip().isdigit()):
+        return LocalChat(load_causal_lm("tiny-lm", seed=int(rest or 0)), batch_size=batch_size,
+                         name=spec)  # fmt: skip
+    if spec == "smollm2" or (kind == "hf" and sep):
+        return LocalChat(load_causal_lm(spec), batch_size=batch_size)
+    if kind == "lora" and rest.strip():
+        from alignlab.models._lora_sft import load_lora_lm
+
+        return LocalChat(load_lora_lm(Path(rest.strip()).expanduser()), batch_size=batch_size,
+                         name=spec)  # fmt: skip
+    raise AlignlabError(
+        f"unknown chat model spec '{spec}'; known forms: {', '.join(CHAT_SPECS)}", field="model"
+    )

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from alignlab.core import AlignlabError, track
+from alignlab.core import track
 
 if TYPE_CHECKING:
     from alignlab.models import ChatBackend, HFCausalLM, Message
@@ -151,35 +151,23 @@ class ZeroShotGuard:
 
 
 def hf_first_token_logprobs(lm: HFCausalLM, top_k: int = 20) -> FirstTokenLogprobs:
-    """Adapter for a local :class:`~alignlab.models.HFCausalLM` (chat template applied)."""
+    """Adapter for a local :class:`~alignlab.models.HFCausalLM` (chat template applied; one
+    forward pass per chat, through :class:`~alignlab.models.LocalChat`)."""
+    from alignlab.models import LocalChat
 
-    def fn(messages: list[Message]) -> dict[str, float]:
-        return dict(lm.first_token_logprobs(messages, top_k=top_k))
-
-    return fn
+    return chat_first_token_logprobs(LocalChat(lm), top_k=top_k)
 
 
 def chat_first_token_logprobs(backend: ChatBackend, top_k: int = 20) -> FirstTokenLogprobs:
-    """Adapter for an OpenAI-compatible :class:`ChatBackend` that returns ``top_logprobs``.
-
-    One greedy call per chat (``max_tokens=1``, ``temperature=0``).
+    """Adapter for any :class:`ChatBackend` that returns ``top_logprobs``: one greedy call per
+    chat (``max_tokens=1``, ``temperature=0``; :func:`~alignlab.models.first_token_logprobs`).
 
     Raises:
-        AlignlabError: the server returned no log-probabilities for the first token.
+        AlignlabError: the backend returned no log-probabilities for the first token.
     """
+    from alignlab.models import first_token_logprobs
 
     def fn(messages: list[Message]) -> dict[str, float]:
-        completions = backend.complete(
-            messages, n=1, temperature=0.0, max_tokens=1, top_logprobs=top_k
-        )
-        top = completions[0].top_logprobs if completions else None
-        if not top or not top[0]:
-            raise AlignlabError(
-                "the chat backend returned no log-probabilities; the zero-shot guard needs a "
-                "backend that supports top_logprobs (OpenAI-compatible 'logprobs' + "
-                "'top_logprobs')",
-                field="top_logprobs",
-            )
-        return dict(top[0])
+        return first_token_logprobs(backend, messages, top_k=top_k)
 
     return fn
