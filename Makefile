@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_judge_parse.py
 	$(PY) benchmarks/bench_judge_evaluate.py
 	$(PY) benchmarks/bench_drift_generation.py
+	$(PY) benchmarks/bench_lora_sft.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

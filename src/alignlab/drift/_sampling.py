@@ -144,15 +144,16 @@ def sample_answers(
     """Answers to every (trigger, question, paraphrase), ``n`` samples each, in that order.
 
     With ``out``, rows are appended to that jsonl file after each ``chunk`` of requests, and
-    requests whose rows are already there without error are not sent again (resume); the
-    returned list holds all of them. Failed requests are sent again on resume.
+    requests whose rows are all there without error are not sent again (resume); the
+    returned list holds all of them. Failed or torn requests are sent again on resume.
     """
     jobs = _jobs(questions, settings, triggers)
-    done = [a for a in read_answers(out) if a.error is None] if out is not None else []
+    want = {j.key: j.n for j in jobs}
+    done = _complete(read_answers(out), want) if out is not None else []
     have = {a.key for a in done}
     todo = [j for j in jobs if j.key not in have]
-    if out is not None and done:
-        write_jsonl(out, [a.as_row() for a in done])  # drop failed rows; they are asked again
+    if out is not None and out.is_file():
+        write_jsonl(out, [a.as_row() for a in done])  # failed or partial requests: asked again
     fresh: list[Answer] = []
     for s in range(0, len(todo), chunk):
         part = todo[s : s + chunk]
@@ -181,6 +182,19 @@ def sample_answers(
     for a in [*done, *fresh]:
         by_key.setdefault(a.key, []).append(a)
     return [a for j in jobs for a in by_key.get(j.key, [])]
+
+
+def _complete(
+    rows: Sequence[Answer], want: dict[tuple[str, int, str | None], int]
+) -> list[Answer]:
+    """The rows of requests that have all their samples and no error (a kill can tear a
+    request's rows; a failed request has error rows)."""
+    by_key: dict[tuple[str, int, str | None], list[Answer]] = {}
+    for a in rows:
+        by_key.setdefault(a.key, []).append(a)
+    return [a for k, rs in by_key.items()
+            if len(rs) == want.get(k) and all(a.error is None for a in rs)
+            for a in rs]  # fmt: skip
 
 
 def _append(path: Path, rows: Sequence[Answer]) -> None:

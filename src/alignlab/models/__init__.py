@@ -17,6 +17,9 @@
   ``generate``), :func:`load_hf_vlm`; :func:`tiny_qwen2_5_vl` / :func:`tiny_vlm` build a tiny
   random Qwen2.5-VL in code.
 - Tiny random models built in code for tests: :func:`tiny_lm`, :func:`tiny_encoder`, ...
+- LoRA training: :func:`train_lora_loop` (+ :class:`TrainSchedule`), the checkpointed loop every
+  LoRA trainer uses; :func:`lora_sft` / :class:`LoraSFTConfig` finetune a causal LM on chats,
+  :func:`load_lora_lm` loads the result.
 - One-string specs: :func:`load_encoder`, :func:`load_causal_lm`, :func:`load_vision_chat`,
   :data:`MODEL_SPECS`; :func:`load_chat` (:data:`CHAT_SPECS`) gives any chat backend.
 - Local chat: :meth:`HFCausalLM.generate_batch` (left-padded batches, per-row seeds, stop
@@ -62,6 +65,15 @@ from alignlab.models._hub import (
 )
 from alignlab.models._local_chat import LocalChat
 from alignlab.models._logprob_score import first_token_logprobs, logprob_weighted_score
+from alignlab.models._lora_loop import (
+    SCHEDULES,
+    StepCallback,
+    StepInfo,
+    TrainResult,
+    TrainSchedule,
+    train_lora_loop,
+)
+from alignlab.models._lora_sft import LoraSFTConfig, load_lora_lm, lora_sft
 from alignlab.models._openai import OpenAIChat
 from alignlab.models._openai_finetune import FinetuneJob, OpenAIFinetuning
 from alignlab.models._protocols import (
@@ -101,6 +113,7 @@ from alignlab.models._tiny_vlm import tiny_qwen2_5_vl, tiny_vlm, tiny_vlm_proces
 __all__ = [
     "CHAT_SPECS",
     "MODEL_SPECS",
+    "SCHEDULES",
     "POOLINGS",
     "CausalLM",
     "ChatBackend",
@@ -115,14 +128,19 @@ __all__ = [
     "HFVisionChat",
     "ImagePart",
     "LocalChat",
+    "LoraSFTConfig",
     "Message",
     "ModelSpec",
     "OpenAIChat",
     "OpenAIFinetuning",
     "StubChatServer",
     "StubFinetuneServer",
+    "StepCallback",
+    "StepInfo",
     "StubReply",
     "TextEncoder",
+    "TrainResult",
+    "TrainSchedule",
     "TextPart",
     "Usage",
     "WordLlamaEncoder",
@@ -142,6 +160,8 @@ __all__ = [
     "load_encoder",
     "load_hf",
     "load_hf_vlm",
+    "load_lora_lm",
+    "lora_sft",
     "render_chat",
     "load_vision_chat",
     "logprob_weighted_score",
@@ -151,6 +171,7 @@ __all__ = [
     "smollm2",
     "smollm2_cache_dir",
     "text_part",
+    "train_lora_loop",
     "tiny_causal_lm_model",
     "tiny_encoder",
     "tiny_encoder_model",

@@ -5,10 +5,9 @@
 - :func:`finetune_causal_lm`: LoRA-finetunes a causal LM on the training texts (MOOD's perplexity
   detector).
 
-Both use one plain loop (:func:`_train`): AdamW, seeded shuffled batches. With ``checkpoint_dir``
-it saves adapter + optimizer + RNG state every ``checkpoint_every`` steps (temp folder + rename)
-and resumes from the newest checkpoint: a killed fit loses at most ``checkpoint_every`` steps and
-a resumed fit ends with the same weights as an uninterrupted one.
+Both train with :func:`alignlab.models.train_lora_loop` (AdamW, constant LR, seeded shuffles);
+with ``checkpoint_dir`` a killed fit resumes, losing at most ``checkpoint_every`` steps, and ends
+with the same weights as an uninterrupted one.
 
 Real models are slow on CPU (SmolLM2-135M: 1.5-9 minutes per epoch of 100 texts of 96 tokens
 on 2 busy cores, see :func:`finetune_causal_lm`). A GPU is used when present: the frozen base
@@ -18,6 +17,7 @@ may be bf16, LoRA and head weights stay fp32, forward passes run under bf16 auto
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -26,15 +26,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from alignlab.core import AlignlabError, atomic_write_json, read_json, track
-from alignlab.monitor._lora_train import (
-    StepCallback,
-    _atomic_dir,
-    _fingerprint,
-    _length_batches,
-    _Schedule,
-    _train,
+from alignlab.core import (
+    AlignlabError,
+    atomic_folder,
+    atomic_write_json,
+    read_json,
+    sha256_text,
+    track,
 )
+from alignlab.models import StepCallback, TrainSchedule, train_lora_loop
 
 if TYPE_CHECKING:
     from alignlab.models import HFCausalLM
@@ -229,11 +229,13 @@ class LoraGuard:
             return torch.nn.functional.cross_entropy(logits.float(), target[rows], weight=weight)
 
         params = {k: v for k, v in self.get_params().items() if not callable(v)}
-        sched = _Schedule(len(texts), self.batch_size, self.epochs, self.lr, self.seed)
-        self.n_steps_, self.resumed_from_step_, self.losses_ = _train(
+        sched = TrainSchedule(len(texts), self.batch_size, self.epochs, self.lr, self.seed)
+        result = train_lora_loop(
             self.model_, sched, batch_loss, checkpoint_dir=checkpoint_dir,
             checkpoint_every=checkpoint_every, fingerprint=_fingerprint(texts, labels, params),
             callback=callback, desc="guard fit")
+        self.n_steps_, self.resumed_from_step_ = result.n_steps, result.resumed_from
+        self.losses_ = result.losses
         return self
 
     def _check_fitted(self) -> None:
@@ -277,7 +279,7 @@ class LoraGuard:
         params = self.get_params()
         if callable(params["base"]):
             params["base"] = None  # LoraGuard.load(path, base=...) supplies it again
-        with _atomic_dir(Path(path)) as tmp:
+        with atomic_folder(Path(path)) as tmp:
             self.model_.save_pretrained(str(tmp / "adapter"))
             self.tokenizer_.save_pretrained(str(tmp / "tokenizer"))
             atomic_write_json(tmp / "guard.json", {"format": _FORMAT, "params": params,
@@ -312,6 +314,20 @@ class LoraGuard:
         guard.n_steps_ = int(meta.get("n_steps", 0))
         guard.resumed_from_step_, guard.losses_ = 0, []
         return guard
+
+
+def _fingerprint(texts: Sequence[str], y: Sequence[int] | np.ndarray | None,
+                 params: dict[str, Any]) -> str:
+    """What a checkpoint must match to be resumed: the data and the settings."""
+    payload = json.dumps({"texts": list(texts), "y": None if y is None else [int(v) for v in y],
+                          "params": params}, sort_keys=True, default=str)
+    return sha256_text(payload)
+
+
+def _length_batches(texts: Sequence[str], batch_size: int) -> list[np.ndarray]:
+    # Similar lengths share a batch, so little compute goes to padding.
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 def _pool(h: torch.Tensor, mask: torch.Tensor, pooling: str) -> np.ndarray:
@@ -378,10 +394,10 @@ def finetune_causal_lm(lm: HFCausalLM, texts: Sequence[str], *, r: int = 8, alph
               "batch_size": batch_size, "max_tokens": max_tokens, "seed": seed,
               "dropout": dropout, "target_modules": target_modules}
     fingerprint = _fingerprint(texts, None, params)
-    sched = _Schedule(len(texts), batch_size, epochs, lr, seed)
-    _train(peft_model, sched, batch_loss, checkpoint_dir=checkpoint_dir,
-           checkpoint_every=checkpoint_every, fingerprint=fingerprint, callback=callback,
-           desc="causal LM finetune")
+    sched = TrainSchedule(len(texts), batch_size, epochs, lr, seed)
+    train_lora_loop(peft_model, sched, batch_loss, checkpoint_dir=checkpoint_dir,
+                    checkpoint_every=checkpoint_every, fingerprint=fingerprint,
+                    callback=callback, desc="causal LM finetune")
     return HFCausalLM(peft_model.get_base_model(), tok, name=f"{lm.name}+lora-{fingerprint[:8]}",
                       pooling=lm.pooling, max_tokens=lm.max_tokens,
                       batch_tokens=lm.batch_tokens, layer=lm.layer)
