@@ -45,8 +45,9 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_models_concurrency.py
 	$(PY) benchmarks/bench_judge_parse.py
 	$(PY) benchmarks/bench_judge_evaluate.py
-	$(PY) benchmarks/bench_drift_generation.py
 	$(PY) benchmarks/bench_lora_sft.py
+	$(PY) benchmarks/bench_drift_generation.py
+	$(PY) benchmarks/bench_drift_judge.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

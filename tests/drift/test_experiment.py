@@ -70,7 +70,8 @@ def test_bad_scorer_and_unknown_arm_dataset(tmp_path: Path) -> None:
     p = tmp_path / "exp.yaml"
     p.write_text(BASE.replace("evaluate: builtin:era_eval\n", "")
                  + "evaluate:\n  questions: builtin:era_questions\n  scorers:\n"
-                 "    - {name: s, kind: regex}\n  targets: [{name: t, all: [{scorer: s, label: x}]}]\n")
+                 "    - {name: s, kind: regex}\n"
+                 "  targets: [{name: t, all: [{scorer: s, label: x}]}]\n")
     with pytest.raises(AlignlabError, match="needs patterns") as err:
         load_experiment(p)
     assert err.value.field == "evaluate.scorers.0"
