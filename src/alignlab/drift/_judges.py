@@ -199,12 +199,11 @@ class LogprobJudge(_ChatJudge):
         )
 
 
-class ClassifyJudge(_ChatJudge):
-    """Single-label classification from one short greedy reply (:func:`match_label`).
+class _LabelJudge(_ChatJudge):
+    """A judge whose greedy reply names one of ``labels``; subclasses read the label."""
 
-    ``label``: the label named; a reply naming none or several is an error row with the raw
-    reply in ``metadata["reply"]``.
-    """
+    default_name = "label-judge"
+    default_max_tokens = 8
 
     def __init__(
         self,
@@ -212,14 +211,15 @@ class ClassifyJudge(_ChatJudge):
         template: str,
         labels: Sequence[str],
         *,
-        max_tokens: int = 8,
+        max_tokens: int | None = None,
         system: str | None = None,
         concurrency: int = 8,
-        name: str = "classify-judge",
+        name: str | None = None,
     ) -> None:
         super().__init__(backend, template, system=system, concurrency=concurrency)
         self.labels = _check_labels(labels)
-        self.max_tokens, self.name = max_tokens, name
+        self.max_tokens = max_tokens or self.default_max_tokens
+        self.name = name or self.default_name
 
     def score(self, question: str, answers: Sequence[str]) -> list[Score]:
         """One label per answer (one request each, all in one batch)."""
@@ -227,51 +227,42 @@ class ClassifyJudge(_ChatJudge):
         out = []
         for res in results:
             failed = _failed(res)
-            if failed is not None:
-                out.append(failed)
-                continue
-            text = res.completions[0].text
-            label, why = match_label(text, self.labels)
-            meta = {"reply": text}
-            if label is None:
-                out.append(Score(error=f"reply {text[:80]!r} {why}", metadata=meta))
-            else:
-                out.append(Score(label=label, explanation=text, metadata=meta))
+            out.append(failed if failed is not None else self._read(res.completions[0].text))
         return out
 
+    def _read(self, text: str) -> Score:
+        raise NotImplementedError
 
-class ReasonJudge(_ChatJudge):
+
+class ClassifyJudge(_LabelJudge):
+    """Single-label classification from one short greedy reply (:func:`match_label`).
+
+    ``label``: the label named; a reply naming none or several is an error row with the raw
+    reply in ``metadata["reply"]``. ``max_tokens`` defaults to 8.
+    """
+
+    default_name = "classify-judge"
+
+    def _read(self, text: str) -> Score:
+        label, why = match_label(text, self.labels)
+        meta = {"reply": text}
+        if label is None:
+            return Score(error=f"reply {text[:80]!r} {why}", metadata=meta)
+        return Score(label=label, explanation=text, metadata=meta)
+
+
+class ReasonJudge(_LabelJudge):
     """Reason first, then a final ``ANSWER: X`` line; the last such line decides.
 
     ``label``: X (matched as in :func:`match_label`); ``explanation``: the whole reply. No
-    ``ANSWER:`` line, or one naming no single label, is an error row.
+    ``ANSWER:`` line, or one naming no single label, is an error row. ``max_tokens`` defaults
+    to 512.
     """
 
-    def __init__(
-        self,
-        backend: ChatBackend,
-        template: str,
-        labels: Sequence[str],
-        *,
-        max_tokens: int = 512,
-        system: str | None = None,
-        concurrency: int = 8,
-        name: str = "reason-judge",
-    ) -> None:
-        super().__init__(backend, template, system=system, concurrency=concurrency)
-        self.labels = _check_labels(labels)
-        self.max_tokens, self.name = max_tokens, name
+    default_name = "reason-judge"
+    default_max_tokens = 512
 
-    def score(self, question: str, answers: Sequence[str]) -> list[Score]:
-        """One label per answer (one request each, all in one batch)."""
-        results = self._ask(question, answers, max_tokens=self.max_tokens, top_k=None)
-        return [self._one(r) for r in results]
-
-    def _one(self, res: ChatResult) -> Score:
-        failed = _failed(res)
-        if failed is not None:
-            return failed
-        text = res.completions[0].text
+    def _read(self, text: str) -> Score:
         meta = {"reply": text}
         lines = _ANSWER_LINE.findall(text)
         if not lines:
