@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -24,10 +23,9 @@ import httpx
 
 from alignlab.core import AlignlabError, JsonCache, sha256_text
 from alignlab.models._chat_batch import Errors, complete_many
+from alignlab.models._http_retry import send_with_retries, server_message
 from alignlab.models._protocols import ChatRequest, ChatResult, Completion, Message, Usage
 
-_RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
-_MAX_DELAY_S = 60.0
 _KEY_VERSION = 2  # 1 left out the base URL, so two servers shared cache entries
 
 
@@ -199,51 +197,24 @@ class OpenAIChat:
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         url = self.base_url + path
-        last = ""
-        retry_resp: httpx.Response | None = None  # the 429/5xx answer, for Retry-After
-        for attempt in range(self.max_retries + 1):
-            if attempt:
-                self.sleep(self._delay(attempt, retry_resp))
-            retry_resp = None
-            try:
-                with self._lock:
-                    self.n_requests += 1
-                resp = self._client.post(url, json=body, headers=self._headers())
-            except (httpx.TimeoutException, httpx.TransportError) as err:
-                last = f"{type(err).__name__}"
-                continue
-            if resp.status_code in _RETRY_STATUS:
-                retry_resp = resp
-                last = f"HTTP {resp.status_code}: {self._message(resp)}"
-                continue
-            if resp.status_code >= 400:
-                raise self._client_error(resp)
-            try:
-                data = resp.json()
-            except ValueError:
-                data = None
-            if not isinstance(data, dict):
-                raise AlignlabError(
-                    f"{self.base_url} returned a body that is not a JSON object "
-                    f"(HTTP {resp.status_code}): {self._clip(resp.text)}",
-                    field="base_url",
-                )
-            return data
-        raise AlignlabError(
-            f"cannot reach {self.base_url} after {self.max_retries + 1} attempts ({last})",
-            field="base_url",
+        return send_with_retries(
+            lambda: self._client.post(url, json=body, headers=self._headers()),
+            base_url=self.base_url,
+            max_retries=self.max_retries,
+            sleep=self.sleep,
+            describe=self._message,
+            client_error=self._client_error,
+            not_json=lambda resp: AlignlabError(
+                f"{self.base_url} returned a body that is not a JSON object "
+                f"(HTTP {resp.status_code}): {self._clip(resp.text)}",
+                field="base_url",
+            ),
+            on_attempt=self._count_request,
         )
 
-    def _delay(self, attempt: int, resp: httpx.Response | None) -> float:
-        if resp is not None:
-            after = resp.headers.get("retry-after")
-            try:
-                if after is not None:
-                    return min(_MAX_DELAY_S, max(0.0, float(after)))
-            except ValueError:
-                pass  # an HTTP date; fall back to backoff
-        base = min(_MAX_DELAY_S, 0.5 * 2 ** (attempt - 1))
-        return float(base * (0.5 + random.random()))
+    def _count_request(self) -> None:
+        with self._lock:
+            self.n_requests += 1
 
     def _clip(self, text: str, limit: int = 200) -> str:
         """A server's body for an error message: one line, short, without the key."""
@@ -253,14 +224,7 @@ class OpenAIChat:
         return repr(text.replace(key, "***") if key else text)
 
     def _message(self, resp: httpx.Response) -> str:
-        try:
-            err = resp.json().get("error", {})
-            msg = err.get("message") if isinstance(err, dict) else str(err)
-        except (ValueError, AttributeError):
-            msg = resp.text[:300]
-        msg = str(msg or resp.reason_phrase)
-        key = os.environ.get(self.api_key_env)
-        return msg.replace(key, "***") if key else msg
+        return server_message(resp, self.api_key_env)[0]
 
     def _client_error(self, resp: httpx.Response) -> AlignlabError:
         msg = self._message(resp)

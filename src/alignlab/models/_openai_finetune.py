@@ -16,7 +16,6 @@ stored, logged or put into an error message.
 from __future__ import annotations
 
 import os
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from alignlab.core import AlignlabError
-from alignlab.models._openai import _MAX_DELAY_S, _RETRY_STATUS
+from alignlab.models._http_retry import send_with_retries, server_message
 
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 """Job statuses that never change again."""
@@ -178,55 +177,27 @@ class OpenAIFinetuning:
         ``field`` names what a 4xx answer is blamed on when the server names no ``param``."""
         headers = self._headers()
         url = self.base_url + path
-        last = ""
-        retry_resp: httpx.Response | None = None
-        for attempt in range(self.max_retries + 1):
-            if attempt:
-                self.sleep(retry_delay(attempt, retry_resp))
-            retry_resp = None
-            self.n_requests += 1
-            try:
-                resp = self._client.request(method, url, headers=headers, **kw)
-            except (httpx.TimeoutException, httpx.TransportError) as err:
-                last = type(err).__name__
-                continue
-            if resp.status_code in _RETRY_STATUS:
-                retry_resp = resp
-                last = f"HTTP {resp.status_code}: {self._message(resp)[0]}"
-                continue
-            if resp.status_code >= 400:
-                raise self._client_error(resp, method, path, field)
-            try:
-                data = resp.json()
-            except ValueError:
-                data = None
-            if not isinstance(data, dict):
-                raise AlignlabError(
-                    f"{self.base_url}{path} returned a body that is not a JSON object "
-                    f"(HTTP {resp.status_code})",
-                    field="base_url",
-                )
-            return data
-        raise AlignlabError(
-            f"cannot reach {self.base_url} after {self.max_retries + 1} attempts ({last})",
-            field="base_url",
+        return send_with_retries(
+            lambda: self._client.request(method, url, headers=headers, **kw),
+            base_url=self.base_url,
+            max_retries=self.max_retries,
+            sleep=self.sleep,
+            describe=lambda resp: self._message(resp)[0],
+            client_error=lambda resp: self._client_error(resp, method, path, field),
+            not_json=lambda resp: AlignlabError(
+                f"{self.base_url}{path} returned a body that is not a JSON object "
+                f"(HTTP {resp.status_code})",
+                field="base_url",
+            ),
+            on_attempt=self._count_request,
         )
+
+    def _count_request(self) -> None:
+        self.n_requests += 1
 
     def _message(self, resp: httpx.Response) -> tuple[str, str | None]:
         """The server's error message (key masked) and the ``param`` it blames, if any."""
-        msg: Any = None
-        param = None
-        try:
-            err = resp.json().get("error")
-            if isinstance(err, dict):
-                msg, param = err.get("message"), err.get("param")
-            else:
-                msg = err
-        except (ValueError, AttributeError):
-            msg = " ".join(resp.text[:300].split())
-        msg = str(msg or resp.reason_phrase)
-        key = os.environ.get(self.api_key_env)
-        return (msg.replace(key, "***") if key else msg), (str(param) if param else None)
+        return server_message(resp, self.api_key_env, one_line=True)
 
     def _client_error(
         self, resp: httpx.Response, method: str, path: str, field: str
@@ -242,15 +213,3 @@ class OpenAIFinetuning:
         return AlignlabError(
             f"{self.base_url} rejected {method} {path} (HTTP {code}): {msg}", field=param or field
         )
-
-
-def retry_delay(attempt: int, resp: httpx.Response | None) -> float:
-    """Seconds before retry ``attempt`` (1-based): the server's ``Retry-After`` when it gave
-    seconds, else exponential backoff from 0.5 s with jitter, capped at 60 s."""
-    after = resp.headers.get("retry-after") if resp is not None else None
-    if after is not None:
-        try:
-            return min(_MAX_DELAY_S, max(0.0, float(after)))
-        except ValueError:
-            pass  # an HTTP date; fall back to backoff
-    return float(min(_MAX_DELAY_S, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random()))
