@@ -10,6 +10,7 @@ and a resumed call skips the requests whose rows are already there.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -198,8 +199,6 @@ def _complete(
 
 
 def _append(path: Path, rows: Sequence[Answer]) -> None:
-    import json
-
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as fh:
         fh.write("".join(json.dumps(r.as_row(), ensure_ascii=False) + "\n" for r in rows))
