@@ -85,8 +85,8 @@ def test_run_end_to_end_then_resume_redoes_only_what_is_missing(tmp_path: Path) 
     (run / "run.json").write_text(json.dumps({**meta, "status": "running"}))
     steps = {j: (run / "finetune" / j.stem / "metrics.jsonl").read_text() for j in jobs}
     answers_before = (run / "evals" / "base-s0" / "answers.jsonl").read_text()
-    again = run_experiment(RunConfig(experiment=str(exp), out=str(tmp_path / "runs"),
-                                     n_boot=100, resume=str(run)))
+    exp.write_text("not: [an experiment")  # a resumed run keeps the experiment it started with
+    again = run_experiment(RunConfig(n_boot=100, resume=str(run)))
     assert again == run
     assert read_json(run / "metrics.json")["evaluate"]["vowel"]["rate"]["dated"]["per_seed"]
     assert (run / "evals" / "dated-s0" / "done.json").is_file()

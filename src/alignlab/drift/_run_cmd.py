@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alignlab.core import AlignlabError, Run, check_at_least, config_field, resumed_config
+from alignlab.core import (
+    AlignlabError,
+    Run,
+    check_at_least,
+    config_field,
+    read_json,
+    resumed_config,
+)
 from alignlab.drift._evaluate import ModelEval, build_scorers, evaluate_model
 from alignlab.drift._experiment import Experiment, load_experiment
 from alignlab.drift._run_report import (
@@ -80,10 +87,18 @@ def effective_experiment(cfg: RunConfig) -> Experiment:
 
 
 def run_experiment(cfg: RunConfig) -> Path:
-    exp = effective_experiment(cfg)
-    bundles = make_bundles(exp)  # bad dataset parameters fail before a run folder exists
+    """Run (or, with ``resume``, continue) an experiment; returns the run folder. A resumed
+    run keeps the experiment it started with (its ``experiment.json``), whatever the file
+    says now."""
     if cfg.resume:
         cfg = resumed_config(cfg, cfg.resume)
+        frozen = Path(cfg.resume) / "experiment.json"
+        exp = (Experiment.model_validate(read_json(frozen)) if frozen.is_file()
+               else effective_experiment(cfg))  # fmt: skip
+    else:
+        exp = effective_experiment(cfg)
+    bundles = make_bundles(exp)  # bad dataset parameters fail before a run folder exists
+    if cfg.resume:
         run = Run.resume(cfg.resume, cfg, allowed=RESUMABLE_CHANGES)
     else:
         run = Run("drift", "run", cfg, cfg.out, resumable=True)
