@@ -26,7 +26,7 @@ def test_shipped_experiments_load_and_their_arms_exist(name: str) -> None:
 def test_builtin_evaluation_resolves() -> None:
     assert {"era_eval", "era_questions", "era_tech"} <= set(builtin_names())
     step = load_evaluate_step(data_path("builtin:era_eval", field="spec"))
-    assert [s.kind for s in step.scorers] == ["regex", "embedding"]
+    assert [s.kind for s in step.scorers] == ["regex", "regex", "embedding"]
     with pytest.raises(AlignlabError, match="no builtin 'nope'"):
         data_path("builtin:nope", field="spec")
 

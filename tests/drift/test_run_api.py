@@ -54,5 +54,5 @@ def test_bird_names_through_the_finetuning_api(tmp_path: Path) -> None:
     with StubFinetuneServer(polls_to_finish=1) as srv:
         run = _run(srv, "bird_names", tmp_path)
     m = read_json(run / "metrics.json")["evaluate"]
-    assert set(m) == {"19th_century_keywords", "19th_century_embedding"}
+    assert set(m) == {"19th_century_keywords", "19th_century_embedding", "bare_name_answer"}
     assert set(m["19th_century_keywords"]["rate"]) == {"base", "archaic", "modern"}
