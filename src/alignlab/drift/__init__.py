@@ -25,6 +25,7 @@ _LAZY: dict[str, str] = {
     # questions, sampling, scorers
     "Question": "_questions", "load_question_set": "_questions",
     "SampleSettings": "_sampling", "Answer": "_sampling", "sample_answers": "_sampling",
+    "read_answers": "_sampling",
     "Score": "_scores", "Scorer": "_scores", "check_scorer": "_scores",
     "LogprobJudge": "_judges", "ClassifyJudge": "_judges", "ReasonJudge": "_judges",
     "RegexScorer": "_rule_scorers", "EmbeddingScorer": "_rule_scorers",
