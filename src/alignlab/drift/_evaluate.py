@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alignlab.core import AlignlabError, atomic_write_json, read_json, read_jsonl, write_jsonl
 from alignlab.drift._experiment import EvaluateStep, ScorerSpec, TargetSpec
@@ -66,13 +67,13 @@ def build_scorers(
             if s.model not in judges:
                 judges[s.model] = load_chat(s.model, base_url=base_url)
             backend = judges[s.model]
+            kw: dict[str, Any] = {"concurrency": concurrency, "name": s.name}
             if s.kind == "judge":
-                scorer = LogprobJudge(backend, s.prompt, concurrency=concurrency)
+                scorer = LogprobJudge(backend, s.prompt, **kw)
             elif s.kind == "classify":
-                scorer = ClassifyJudge(backend, s.prompt, s.labels or [], concurrency=concurrency)
+                scorer = ClassifyJudge(backend, s.prompt, s.labels or [], **kw)
             else:
-                scorer = ReasonJudge(backend, s.prompt, s.labels or [], concurrency=concurrency)
-            scorer.name = s.name
+                scorer = ReasonJudge(backend, s.prompt, s.labels or [], **kw)
         out.append(scorer)
     return out
 

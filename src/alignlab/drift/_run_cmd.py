@@ -121,7 +121,7 @@ def run_experiment(cfg: RunConfig) -> Path:
             )
             report_evaluate(run, run.report, metrics["evaluate"])
         if exp.sweep is not None:
-            scenario, trained, held = sweep_scenario(exp, datasets)
+            scenario, trained, held = sweep_scenario(exp, bundles)
             sweeps = _sweep_all(exp, models, scenario, run, cfg, base_url)
             metrics["sweep"] = sweep_metrics(sweeps, trained, held, contrasts, cfg.n_boot)
             report_sweep(run, run.report, metrics["sweep"])

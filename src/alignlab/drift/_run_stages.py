@@ -109,9 +109,10 @@ def base_chat_spec(exp: Experiment) -> str:
     return exp.base if exp.finetune.backend == "local" else f"openai:{exp.base}"
 
 
-def _trigger_manifest(exp: Experiment, datasets: dict[str, Path]) -> DatasetManifest:
+def _trigger_manifest(exp: Experiment, bundles: list[DatasetBundle]) -> DatasetManifest:
+    by_name = {b.name: b.manifest for b in bundles}
     for arm in exp.arms:
-        _, man = read_dataset(datasets[arm.dataset])
+        man = by_name[arm.dataset]
         if man.triggers and "scenario" in man.params:
             return man
     raise AlignlabError(
@@ -140,9 +141,9 @@ def dated_sweep(scenario: Scenario) -> SweepScenario:
 
 
 def sweep_scenario(
-    exp: Experiment, datasets: dict[str, Path]
+    exp: Experiment, bundles: list[DatasetBundle]
 ) -> tuple[SweepScenario, list[str], list[str]]:
     """The sweep of the experiment's trigger dataset, with its trained and held-out values."""
-    man = _trigger_manifest(exp, datasets)
-    scenario = parse_scenario(man.params["scenario"], file=datasets[exp.arms[0].dataset])
+    man = _trigger_manifest(exp, bundles)
+    scenario = parse_scenario(man.params["scenario"], file=f"{man.name} manifest")
     return dated_sweep(scenario), [str(t) for t in man.triggers], [str(h) for h in man.held_out]
